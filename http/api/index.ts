@@ -1,0 +1,10 @@
+import type { AnyRoute } from '../route.ts';
+import { adminRoutes } from './admin/routes.ts';
+
+/**
+ * Every route family, one folder each under http/api/<family>/ (named as the Takos reference names it), each
+ * exporting its routes. Adding a family = adding its folder and one line here.
+ */
+export function familyRoutes(): AnyRoute[] {
+  return [...adminRoutes()];
+}

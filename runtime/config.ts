@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import path from 'node:path';
+
+/**
+ * Process configuration, read once from the environment and validated here so that a bad value stops the process at
+ * start-up with a clear message rather than failing on the first request that needs it.
+ */
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', ''])
+  .transform((v) => v === '1' || v === 'true' || v === 'yes');
+
+const ConfigSchema = z.object({
+  ENVIRONMENT: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8787),
+  PUBLIC_URL: z.string().url().optional(),
+  TAKOS_DATA_DIR: z.string().default('./.data'),
+  DATABASE_URL: z.string().min(1),
+  REDIS_URL: z.string().min(1),
+  /** Every Redis key and channel this process touches starts with this, so several deployments (or test files) can share one Redis. */
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_:.-]*$/).default('takos:'),
+  /**
+   * postgres.js connections per process. In-flight queries above this decay throughput (perf/ceilings.md: 23k -> 9k/s
+   * in 20 s), so the HTTP front admits at most this many database-using handlers at once.
+   */
+  PG_POOL_MAX: z.coerce.number().int().min(1).max(500).default(32),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Comma-separated extra origins allowed by CORS; localhost origins and PUBLIC_URL's origin are always allowed. */
+  CORS_ORIGINS: z.string().default(''),
+  /** Secret for HMAC-signed internal service tokens (replaces the original's forgeable X-Takos-Internal header). */
+  SERVICE_TOKEN_SECRET: z.string().min(32).optional(),
+  /** Honour X-Forwarded-For / X-Forwarded-Proto from a reverse proxy. */
+  TRUST_PROXY: bool.default(false),
+  /** How long a validated PAT stays in the per-process auth cache; deletions invalidate at once through Redis. */
+  AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).default(60_000),
+  /** How often batched PAT last_used_at writes are flushed. */
+  PAT_TOUCH_FLUSH_MS: z.coerce.number().int().min(10).default(5_000),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+});
+
+export type Config = z.infer<typeof ConfigSchema> & { dataDir: string; publicUrl: string };
+
+export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
+  const parsed = ConfigSchema.safeParse({ ...env, ...overrides });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new Error(`Invalid configuration:\n${lines}`);
+  }
+  const c = parsed.data;
+  const dataDir = path.resolve(c.TAKOS_DATA_DIR);
+  const publicUrl = (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/$/, '');
+  return { ...c, ...overrides, dataDir, publicUrl };
+}

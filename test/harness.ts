@@ -1,0 +1,137 @@
+import { inject } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { loadConfig, type Config } from '../runtime/config.ts';
+import { createDb } from '../runtime/db.ts';
+import { createKernel, type Kernel } from '../runtime/kernel.ts';
+import { createLogger } from '../runtime/log.ts';
+import { buildApp } from '../http/app.ts';
+import { createPat, createUser } from '../runtime/identity/users.ts';
+
+/**
+ * A real server for one test file: its own database cloned from the migrated template, its own Redis key prefix,
+ * listening on a random port. Nothing is mocked; requests go over HTTP with fetch.
+ */
+export interface TestServer {
+  url: string;
+  kernel: Kernel;
+  config: Config;
+  dbName: string;
+  /** A server admin, created directly in the database (as `npm start` does). */
+  admin: TestUser;
+  /** Creates a user through the admin API and returns it with a PAT. */
+  user(username?: string, opts?: { email?: string; name?: string }): Promise<TestUser>;
+  request(method: string, path: string, opts?: RequestOpts): Promise<TestResponse>;
+  close(): Promise<void>;
+}
+
+export interface TestUser {
+  id: string;
+  username: string;
+  email: string | null;
+  token: string;
+}
+
+export interface RequestOpts {
+  token?: string | null;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Send `body` as is (string/Buffer) instead of JSON. */
+  raw?: boolean;
+}
+
+export interface TestResponse {
+  status: number;
+  headers: Headers;
+  // Response bodies are whatever the server said; tests assert on their shape.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+  text: string;
+}
+
+let counter = 0;
+
+export async function startTestServer(overrides: Partial<Record<string, string>> = {}): Promise<TestServer> {
+  const template = inject('templateDb');
+  const dbName = `t_${process.pid}_${++counter}_${randomBytes(3).toString('hex')}`;
+  const adminSql = createDb({ url: process.env.DATABASE_URL!, max: 1 });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await adminSql.unsafe(`CREATE DATABASE "${dbName}" TEMPLATE "${template}"`);
+      break;
+    } catch (err) {
+      // Two files cloning the template at the same instant: "source database is being accessed by other users".
+      if (attempt > 50 || (err as { code?: string }).code !== '55006') throw err;
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
+    }
+  }
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'takos-test-'));
+  const config = loadConfig({
+    ...process.env,
+    ENVIRONMENT: 'test',
+    PORT: '0',
+    TAKOS_DATA_DIR: dataDir,
+    REDIS_PREFIX: `${dbName}:`,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    SERVICE_TOKEN_SECRET: randomBytes(32).toString('hex'),
+    PG_POOL_MAX: '10',
+    ...overrides,
+  });
+  const kernel = await createKernel(config, { log: createLogger(config.LOG_LEVEL), database: dbName });
+  const { server } = buildApp(kernel);
+  const port = await server.listen('127.0.0.1', 0);
+  const url = `http://127.0.0.1:${port}`;
+
+  const a = await createUser(kernel.sql, { username: 'admin', email: 'admin@example.test', name: 'Admin', isServerAdmin: true });
+  const adminPat = await createPat(kernel.sql, a.id, 'test admin');
+  const admin: TestUser = { id: a.id, username: a.slug, email: a.email, token: adminPat.token };
+
+  const request = async (method: string, p: string, opts: RequestOpts = {}): Promise<TestResponse> => {
+    const headers: Record<string, string> = { ...opts.headers };
+    const token = opts.token === undefined ? admin.token : opts.token;
+    if (token) headers['authorization'] ??= `Bearer ${token}`;
+    let body: string | Buffer | undefined;
+    if (opts.body !== undefined) {
+      if (opts.raw) body = opts.body as string | Buffer;
+      else {
+        body = JSON.stringify(opts.body);
+        headers['content-type'] ??= 'application/json';
+      }
+    }
+    const res = await fetch(url + p, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, headers: res.headers, body: parsed, text };
+  };
+
+  let users = 0;
+  return {
+    url,
+    kernel,
+    config,
+    dbName,
+    admin,
+    request,
+    async user(username?: string, opts: { email?: string; name?: string } = {}) {
+      const name = username ?? `user${++users}${randomBytes(2).toString('hex')}`;
+      const email = opts.email ?? `${name}@example.test`;
+      const r = await request('POST', '/api/admin/users', { body: { username: name, email, ...(opts.name ? { name: opts.name } : {}) } });
+      if (r.status !== 201) throw new Error(`creating user ${name} failed: ${r.status} ${r.text}`);
+      return { id: r.body.user.id, username: r.body.user.username, email, token: r.body.token };
+    },
+    async close() {
+      await server.close(1000);
+      await kernel.close();
+      await adminSql.unsafe(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => {});
+      await adminSql.end();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
