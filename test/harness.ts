@@ -53,11 +53,23 @@ export interface TestResponse {
 
 let counter = 0;
 
-export async function startTestServer(overrides: Partial<Record<string, string>> = {}): Promise<TestServer> {
+export interface StartOpts {
+  /** Environment overrides for this server's config. */
+  env?: Partial<Record<string, string>>;
+  /**
+   * Start a second process-like server on the same database and Redis prefix as `attachTo` (its own kernel, pools,
+   * auth cache and port), to test what must hold across processes. Closing it leaves the database in place.
+   */
+  attachTo?: TestServer;
+}
+
+export async function startTestServer(opts: StartOpts = {}): Promise<TestServer> {
+  const overrides = opts.env ?? {};
   const template = inject('templateDb');
-  const dbName = `t_${process.pid}_${++counter}_${randomBytes(3).toString('hex')}`;
+  const attached = opts.attachTo;
+  const dbName = attached ? attached.dbName : `t_${process.pid}_${++counter}_${randomBytes(3).toString('hex')}`;
   const adminSql = createDb({ url: process.env.DATABASE_URL!, max: 1 });
-  for (let attempt = 0; ; attempt++) {
+  for (let attempt = 0; !attached; attempt++) {
     try {
       await adminSql.unsafe(`CREATE DATABASE "${dbName}" TEMPLATE "${template}"`);
       break;
@@ -75,7 +87,7 @@ export async function startTestServer(overrides: Partial<Record<string, string>>
     TAKOS_DATA_DIR: dataDir,
     REDIS_PREFIX: `${dbName}:`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    SERVICE_TOKEN_SECRET: randomBytes(32).toString('hex'),
+    SERVICE_TOKEN_SECRET: attached ? attached.config.SERVICE_TOKEN_SECRET! : randomBytes(32).toString('hex'),
     PG_POOL_MAX: '10',
     ...overrides,
   });
@@ -84,9 +96,13 @@ export async function startTestServer(overrides: Partial<Record<string, string>>
   const port = await server.listen('127.0.0.1', 0);
   const url = `http://127.0.0.1:${port}`;
 
-  const a = await createUser(kernel.sql, { username: 'admin', email: 'admin@example.test', name: 'Admin', isServerAdmin: true });
-  const adminPat = await createPat(kernel.sql, a.id, 'test admin');
-  const admin: TestUser = { id: a.id, username: a.slug, email: a.email, token: adminPat.token };
+  let admin: TestUser;
+  if (attached) admin = attached.admin;
+  else {
+    const a = await createUser(kernel.sql, { username: 'admin', email: 'admin@example.test', name: 'Admin', isServerAdmin: true });
+    const adminPat = await createPat(kernel.sql, a.id, 'test admin');
+    admin = { id: a.id, username: a.slug, email: a.email, token: adminPat.token };
+  }
 
   const request = async (method: string, p: string, opts: RequestOpts = {}): Promise<TestResponse> => {
     const headers: Record<string, string> = { ...opts.headers };
@@ -129,7 +145,7 @@ export async function startTestServer(overrides: Partial<Record<string, string>>
     async close() {
       await server.close(1000);
       await kernel.close();
-      await adminSql.unsafe(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => {});
+      if (!attached) await adminSql.unsafe(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => {});
       await adminSql.end();
       await rm(dataDir, { recursive: true, force: true });
     },

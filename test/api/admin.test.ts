@@ -35,3 +35,17 @@ describe('admin users', () => {
     expect(missing.body.error.details[0]).toMatchObject({ in: 'body', path: 'username' });
   });
 });
+
+describe('two processes', () => {
+  it('a second server on the same database sees users created through the first', async () => {
+    const other = await (await import('../harness.ts')).startTestServer({ attachTo: s });
+    try {
+      const u = await s.user('dave');
+      const r = await other.request('GET', '/api/admin/users', { token: s.admin.token });
+      expect(r.status).toBe(200);
+      expect(r.body.users.some((x: { username: string }) => x.username === u.username)).toBe(true);
+    } finally {
+      await other.close();
+    }
+  });
+});
