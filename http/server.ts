@@ -14,6 +14,7 @@ import { invalidParam } from './params.ts';
 import { RawResponder, Reply } from './reply.ts';
 import { Router } from './router.ts';
 import type { AnyRoute, Ctx, RequestInfo } from './route.ts';
+import { WsBroker, wrapSocket, type WsRoute, type WsUserData } from './ws.ts';
 
 /**
  * The request lifecycle, once, in order (see docs/architecture.md for the picture):
@@ -52,7 +53,7 @@ interface ReqState {
   origin: string | undefined;
 }
 
-export function createHttpServer(deps: AppDeps, routes: AnyRoute[]): HttpServer {
+export function createHttpServer(deps: AppDeps, routes: AnyRoute[], wsRoutes: WsRoute[] = [], broker = new WsBroker()): HttpServer {
   const router = new Router<AnyRoute>();
   for (const r of routes) router.add(r.method, r.path, r);
   const cors = corsPolicy(deps.config);
@@ -62,7 +63,10 @@ export function createHttpServer(deps: AppDeps, routes: AnyRoute[]): HttpServer 
   deps.metrics.register(new Gauge('takos_http_in_flight', 'requests being handled by this process', () => inFlight));
   deps.metrics.register(new Gauge('takos_http_admission_queued', 'requests waiting for a database slot', () => admission.queued));
   const app = uWS.App();
+  broker.attach(app);
   let listenSocket: us_listen_socket | null = null;
+  let openSockets = 0;
+  deps.metrics.register(new Gauge('takos_ws_open', 'open WebSocket connections of this process', () => openSockets));
 
   const finish = (st: ReqState, status: number) => {
     inFlight--;
@@ -83,18 +87,22 @@ export function createHttpServer(deps: AppDeps, routes: AnyRoute[]): HttpServer 
       payload = JSON.stringify(body);
       contentType = 'application/json; charset=utf-8';
     }
+    // `Connection: close` (the 413 answer) is left to uWS, which writes the header, sends the response and then closes
+    // the socket, so the rest of an oversize upload is never read. (A res.close() after end() threw: response done.)
+    const closeConnection = headers['Connection'] === 'close';
     res.cork(() => {
       res.writeStatus(`${status} ${STATUS_CODES[status] ?? ''}`);
       for (const [k, v] of SECURITY_HEADERS) res.writeHeader(k, v);
       for (const [k, v] of cors.headers(st.origin)) res.writeHeader(k, v);
       let hasType = false;
       for (const k in headers) {
+        if (closeConnection && k === 'Connection') continue;
         if (k.toLowerCase() === 'content-type') hasType = true;
         res.writeHeader(k, headers[k]!);
       }
       if (contentType && !hasType) res.writeHeader('Content-Type', contentType);
-      if (st.method === 'HEAD' || payload === null) res.endWithoutBody(payload === null ? 0 : Buffer.byteLength(payload));
-      else res.end(payload);
+      if (st.method === 'HEAD' || payload === null) res.endWithoutBody(payload === null ? 0 : Buffer.byteLength(payload), closeConnection);
+      else res.end(payload, closeConnection);
     });
     finish(st, status);
   };
@@ -112,6 +120,88 @@ export function createHttpServer(deps: AppDeps, routes: AnyRoute[]): HttpServer 
 
   const fail = (res: HttpResponse, st: ReqState, code: ErrorCode, message: string, details?: unknown, headers?: Record<string, string>) =>
     sendError(res, st, new AppError(code, message, { details, ...(headers ? { headers } : {}) }));
+
+  for (const wr of wsRoutes) {
+    const names = [...wr.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!);
+    app.ws<WsUserData>(wr.path, {
+      maxPayloadLength: 64 * 1024,
+      idleTimeout: 120,
+      sendPingsAutomatically: true,
+      maxBackpressure: wr.maxBackpressure ?? 1024 * 1024,
+      // Typed as number in this index.d.ts but read as a boolean by the addon: close a socket past maxBackpressure.
+      closeOnBackpressureLimit: 1,
+      upgrade: (res, req, context) => {
+        const headers: Record<string, string> = {};
+        req.forEach((k, v) => {
+          headers[k] = v;
+        });
+        const params: Record<string, string> = {};
+        names.forEach((n, i) => {
+          const raw = req.getParameter(i) ?? '';
+          try {
+            params[n] = decodeURIComponent(raw);
+          } catch {
+            params[n] = raw;
+          }
+        });
+        const path = req.getUrl();
+        const rawQuery = req.getQuery() ?? '';
+        const key = headers['sec-websocket-key'] ?? '';
+        const proto = headers['sec-websocket-protocol'] ?? '';
+        const ext = headers['sec-websocket-extensions'] ?? '';
+        const st: ReqState = { aborted: false, onAbort: [], started: performance.now(), routeLabel: wr.path, method: 'GET', origin: headers['origin'] };
+        inFlight++;
+        res.onAborted(() => {
+          if (st.aborted) return;
+          st.aborted = true;
+          finish(st, 499);
+        });
+        const bad = invalidParam(params);
+        if (bad) return fail(res, st, 'BAD_REQUEST', `Invalid route parameter: ${bad}`);
+        const ip = headerIp(deps.config.TRUST_PROXY, headers) ?? Buffer.from(res.getRemoteAddressAsText()).toString();
+        const info: RequestInfo = { method: 'GET', path, rawQuery, searchParams: new URLSearchParams(rawQuery), headers, ip };
+        void (async () => {
+          try {
+            const ctx: Ctx = { req: info, params, body: undefined, query: undefined, auth: null, deps, log: deps.log, responseHeaders: {}, rawBody: EMPTY };
+            if ((wr.auth ?? 'required') !== 'none') {
+              const a = await authenticate(deps, headers);
+              if (a.kind === 'ok') ctx.auth = a.principal;
+              else if ((wr.auth ?? 'required') === 'required') throw a.kind === 'invalid' ? a.error : new AppError('UNAUTHORIZED', 'Authentication required');
+            }
+            const handler = await wr.open(ctx, broker);
+            if (st.aborted) {
+              handler.close?.(1006, 'client went away before the upgrade');
+              return;
+            }
+            res.cork(() => res.upgrade<WsUserData>({ handler }, key, proto, ext, context));
+            finish(st, 101);
+          } catch (err) {
+            sendError(res, st, err);
+          }
+        })();
+      },
+      open: (ws) => {
+        openSockets++;
+        const ud = ws.getUserData();
+        ud.conn = wrapSocket(ws);
+        ud.handler.open(ud.conn);
+      },
+      message: (ws, msg, isBinary) => {
+        const ud = ws.getUserData();
+        ud.handler.message?.(ud.conn!, isBinary ? null : Buffer.from(msg).toString('utf8'));
+      },
+      drain: (ws) => {
+        const ud = ws.getUserData();
+        ud.handler.drain?.(ud.conn!);
+      },
+      close: (ws, code, msg) => {
+        openSockets--;
+        const ud = ws.getUserData();
+        (ud.conn as { markClosed?: () => void } | undefined)?.markClosed?.();
+        ud.handler.close?.(code, Buffer.from(msg).toString('utf8'));
+      },
+    });
+  }
 
   app.any('/*', (res: HttpResponse, req: HttpRequest) => {
     const method = req.getCaseSensitiveMethod().toUpperCase();
@@ -169,7 +259,6 @@ export function createHttpServer(deps: AppDeps, routes: AnyRoute[]): HttpServer 
       sendError(res, st, new AppError('PAYLOAD_TOO_LARGE', `Request body exceeds ${limit} bytes`, { details: { max_size: limit }, headers: { Connection: 'close' } }));
     if (declared !== undefined && Number(declared) > limit) {
       tooLarge();
-      if (!st.aborted) res.close();
       return;
     }
     const hasBody = (declared !== undefined && Number(declared) > 0) || headers['transfer-encoding'] !== undefined;
@@ -185,10 +274,7 @@ export function createHttpServer(deps: AppDeps, routes: AnyRoute[]): HttpServer 
       res,
       limit,
       (body) => void run(res, st, route, info, match.params, body),
-      () => {
-        tooLarge();
-        if (!st.aborted) res.close();
-      },
+      () => tooLarge(),
     );
   });
 

@@ -11,6 +11,8 @@ import { SessionStore } from './auth/sessions.ts';
 import { ServiceTokens } from './auth/service-token.ts';
 import { PatToucher } from './auth/touch.ts';
 import { Gauge, Registry } from './metrics.ts';
+import { StreamHub } from './streams/hub.ts';
+import { EventTail } from './streams/tail.ts';
 
 /**
  * Everything a process shares between its parts, created once and passed down explicitly (no module singletons),
@@ -29,6 +31,8 @@ export interface Kernel {
   sessions: SessionStore;
   serviceTokens: ServiceTokens;
   patToucher: PatToucher;
+  /** Entity event streams: the Redis tail (append after commit, resume reads) and this process's live fan-out hub. */
+  streams: { tail: EventTail; hub: StreamHub };
   /** Closes pools in dependency order; flushes batched writes first. */
   close(): Promise<void>;
 }
@@ -69,6 +73,7 @@ export async function createKernel(config: Config, opts: { log?: Logger; databas
     sessions: new SessionStore(redis.cmd, keys),
     serviceTokens: new ServiceTokens(secret),
     patToucher,
+    streams: { tail: new EventTail(redis.cmd, keys), hub: new StreamHub(redis.sub, keys, log) },
     async close() {
       await patToucher.stop().catch((err) => log.warn({ err }, 'final PAT flush failed'));
       await redis.close();

@@ -13,8 +13,24 @@ export function redisKeys(prefix: string) {
     authInvalidate: `${prefix}auth:invalidate`,
     /** Sliding-window rate-limit bucket. */
     rateLimit: (scope: string, key: string) => `${prefix}rl:${scope}:${key}`,
+    /** Recent tail of an entity's event stream (Redis stream whose entry ids are `<event id>-1`). */
+    eventTail: (kind: string, id: string) => `${prefix}evt:${kind}:${id}`,
+    /** Pub/sub channel on which committed event batches of one entity are fanned out to every web process. */
+    eventChannel: (kind: string, id: string) => `${prefix}evtc:${kind}:${id}`,
     /** Prefix handed to BullMQ for its queues. */
     bullPrefix: `${prefix}bull`,
+    /** Actor partition inbox: a stream read by the partition owner through the consumer group `owners`. */
+    actorInbox: (kind: string, partition: number) => `${prefix}actor:${kind}:${partition}:in`,
+    /** Actor partition lease, value `<hostId>|<epoch>`, PX = lease TTL. */
+    actorLease: (kind: string, partition: number) => `${prefix}actor:${kind}:${partition}:lease`,
+    /** Fencing epoch counter of an actor partition (INCR; raised above Postgres' epoch when Redis lost it). */
+    actorEpoch: (kind: string, partition: number) => `${prefix}actor:${kind}:${partition}:epoch`,
+    /** Sorted set of live hosts of an actor kind, score = liveness deadline (Redis clock, ms). */
+    actorHosts: (kind: string) => `${prefix}actor:${kind}:hosts`,
+    /** Pub/sub channel: a host joined or released partitions of a kind; others rebalance at once. */
+    actorRebalance: (kind: string) => `${prefix}actor:${kind}:rebalance`,
+    /** Pub/sub channel on which one actor system receives the replies to the commands it sent. */
+    actorReplies: (systemId: string) => `${prefix}actor-reply:${systemId}`,
   };
 }
 

@@ -1,10 +1,15 @@
 import type { AnyRoute } from '../route.ts';
 import { adminRoutes } from './admin/routes.ts';
+import { authRoutes } from './auth/routes.ts';
+import { authSessionRoutes } from './auth-session/routes.ts';
+import { meRoutes } from './me/routes.ts';
+import { seedRepositoryRoutes } from './seed-repositories/routes.ts';
+import { setupRoutes } from './setup/routes.ts';
 
 /**
  * Every route family, one folder each under http/api/<family>/ (named as the Takos reference names it), each
  * exporting its routes. Adding a family = adding its folder and one line here.
  */
 export function familyRoutes(): AnyRoute[] {
-  return [...adminRoutes()];
+  return [...adminRoutes(), ...meRoutes(), ...setupRoutes(), ...authRoutes(), ...authSessionRoutes(), ...seedRepositoryRoutes()];
 }
