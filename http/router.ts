@@ -49,7 +49,9 @@ export class Router<T> {
   match(method: string, path: string): Match<T> {
     const segs = split(path);
     const params: Record<string, string> = {};
-    const found = walk(this.root, segs, 0, params);
+    // First look for a route that has this method, so that `PATCH /api/spaces/me` reaches `PATCH /api/spaces/:spaceId`
+    // even though a static `GET /api/spaces/me` exists; only when none has it does the shape alone decide (405).
+    const found = walk(this.root, segs, 0, params, method) ?? walk(this.root, segs, 0, params, null);
     if (!found) return { kind: 'not-found' };
     const { handlers, rest } = found;
     const value = handlers.get(method) ?? (method === 'HEAD' ? handlers.get('GET') : undefined);
@@ -59,15 +61,18 @@ export class Router<T> {
   }
 }
 
-function walk<T>(node: Node<T>, segs: string[], i: number, params: Record<string, string>): { handlers: Map<string, T>; rest: string | null } | null {
+const serves = <T>(handlers: Map<string, T>, method: string | null) =>
+  method === null ? handlers.size > 0 : handlers.has(method) || (method === 'HEAD' && handlers.has('GET'));
+
+function walk<T>(node: Node<T>, segs: string[], i: number, params: Record<string, string>, method: string | null): { handlers: Map<string, T>; rest: string | null } | null {
   if (i === segs.length) {
-    if (node.handlers.size > 0) return { handlers: node.handlers, rest: null };
-    return node.wildcard ? { handlers: node.wildcard, rest: '' } : null;
+    if (serves(node.handlers, method)) return { handlers: node.handlers, rest: null };
+    return node.wildcard && serves(node.wildcard, method) ? { handlers: node.wildcard, rest: '' } : null;
   }
   const seg = segs[i]!;
   const s = node.statics.get(seg);
   if (s) {
-    const r = walk(s, segs, i + 1, params);
+    const r = walk(s, segs, i + 1, params, method);
     if (r) return r;
   }
   if (node.param && seg !== '') {
@@ -77,13 +82,13 @@ function walk<T>(node: Node<T>, segs: string[], i: number, params: Record<string
     } catch {
       decoded = seg;
     }
-    const r = walk(node.param.node, segs, i + 1, params);
+    const r = walk(node.param.node, segs, i + 1, params, method);
     if (r) {
       params[node.param.name] = decoded;
       return r;
     }
   }
-  if (node.wildcard) return { handlers: node.wildcard, rest: segs.slice(i).join('/') };
+  if (node.wildcard && serves(node.wildcard, method)) return { handlers: node.wildcard, rest: segs.slice(i).join('/') };
   return null;
 }
 

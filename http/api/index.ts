@@ -5,11 +5,13 @@ import { authSessionRoutes } from './auth-session/routes.ts';
 import { meRoutes } from './me/routes.ts';
 import { seedRepositoryRoutes } from './seed-repositories/routes.ts';
 import { setupRoutes } from './setup/routes.ts';
+import { spacesRoutes } from './spaces/routes.ts';
+import { spaceMembersRoutes } from './spaces.members/routes.ts';
 
 /**
  * Every route family, one folder each under http/api/<family>/ (named as the Takos reference names it), each
  * exporting its routes. Adding a family = adding its folder and one line here.
  */
 export function familyRoutes(): AnyRoute[] {
-  return [...adminRoutes(), ...meRoutes(), ...setupRoutes(), ...authRoutes(), ...authSessionRoutes(), ...seedRepositoryRoutes()];
+  return [...adminRoutes(), ...meRoutes(), ...setupRoutes(), ...authRoutes(), ...authSessionRoutes(), ...seedRepositoryRoutes(), ...spacesRoutes(), ...spaceMembersRoutes()];
 }
