@@ -1,4 +1,5 @@
 import type { AnyRoute } from '../route.ts';
+import type { WsRoute } from '../ws.ts';
 import { adminRoutes } from './admin/routes.ts';
 import { authRoutes } from './auth/routes.ts';
 import { authSessionRoutes } from './auth-session/routes.ts';
@@ -14,4 +15,9 @@ import { spaceMembersRoutes } from './spaces.members/routes.ts';
  */
 export function familyRoutes(): AnyRoute[] {
   return [...adminRoutes(), ...meRoutes(), ...setupRoutes(), ...authRoutes(), ...authSessionRoutes(), ...seedRepositoryRoutes(), ...spacesRoutes(), ...spaceMembersRoutes()];
+}
+
+/** WebSocket routes of the families (each also has an HTTP route at the same path answering 426). */
+export function familyWsRoutes(): WsRoute[] {
+  return [];
 }
