@@ -177,6 +177,7 @@ describe('history', () => {
     expect(r.body.messages).toHaveLength(1);
     const noMsgs = await s.request('GET', `/api/threads/${id}/history?include_messages=0&limit=999`, { token: team.viewer.token });
     expect(noMsgs.body).toMatchObject({ messages: [], total: 0, limit: 200 });
+    expect((await s.request('GET', `/api/threads/${id}/history?root_run_id=bad%20id`, { token: team.viewer.token })).status).toBe(422);
     expect((await s.request('GET', `/api/threads/${id}/history`, { token: team.outsider.token })).status).toBe(404);
     expect((await s.request('GET', `/api/threads/${id}/history`, { token: null })).status).toBe(401);
   });

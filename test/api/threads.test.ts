@@ -98,6 +98,7 @@ describe('list', () => {
     const deleted = await s.request('GET', '/api/spaces/me/threads?status=deleted', { token: u.token });
     expect(deleted.body.threads.map((t: { id: string }) => t.id)).toEqual([c]);
     expect((await s.request('GET', '/api/spaces/me/threads?status=bogus', { token: u.token })).status).toBe(422);
+    expect((await s.request('GET', '/api/spaces/me/threads?status=', { token: u.token })).body.total).toBe(2);
 
     const page = await s.request('GET', '/api/spaces/me/threads?limit=1&offset=1', { token: u.token });
     expect(page.body.threads.map((t: { id: string }) => t.id)).toEqual([a]);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OPAQUE_ID } from '../../../runtime/ids.ts';
 import { RoleSchema } from '../spaces/views.ts';
 import { pageQuery } from '../../pagination.ts';
 
@@ -63,7 +64,8 @@ export const PatchThreadBody = z.object({
 });
 
 export const ThreadListQuery = z.object({
-  status: ThreadStatusSchema.optional(),
+  // `?status=` (empty) means no filter, as in the original; an unknown status is a 422.
+  status: z.preprocess((v) => (v === '' ? undefined : v), ThreadStatusSchema.optional()),
   // The original lists every thread of the space; a page (default 200, max 500) keeps one request bounded.
   ...pageQuery(200, 500),
 });
@@ -86,7 +88,7 @@ export const MessagesQuery = z.object(pageQuery(100, 200));
 export const HistoryQuery = z.object({
   ...pageQuery(100, 200),
   include_messages: z.string().optional(),
-  root_run_id: z.string().optional(),
+  root_run_id: z.string().regex(OPAQUE_ID, 'must be a run id').optional(),
 });
 
 export const MessageResponse = z.object({ message: MessageSchema });
