@@ -1,0 +1,133 @@
+import http from 'node:http';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { SsrfBlockedError, type SsrfGuard } from '../../runtime/net/ssrf.ts';
+
+/**
+ * The browser's only way out: a local HTTP proxy (`--proxy-server`, with loopback not bypassed) that resolves each
+ * target host with the SSRF guard and connects to exactly the address it checked.
+ *
+ * Request interception (guard.ts) already refuses blocked URLs with a clear reason, but it cannot close two gaps:
+ *  - DNS rebinding: interception resolves the name, then Chromium resolves it again and may get another answer.
+ *    Here the checked address is the one dialed.
+ *  - traffic the DevTools Fetch domain never sees: WebSocket handshakes, service-worker fetches, preconnects.
+ *    They all go through the proxy (WebRTC UDP is forced off by a launch flag).
+ * Plain http arrives as absolute-URI requests and is forwarded; https and ws(s) arrive as CONNECT and are tunnelled.
+ * A refused request gets its socket closed (Chromium reports a network error), never a forged HTTP response.
+ */
+
+const IDLE_MS = 5 * 60_000;
+const HOP_BY_HOP = new Set(['proxy-connection', 'proxy-authorization', 'connection', 'keep-alive', 'te', 'trailer', 'upgrade']);
+
+export interface ProxyBlock {
+  url: string;
+  reason: string;
+  message: string;
+}
+
+export class EgressProxy {
+  private server: http.Server | null = null;
+  private readonly sockets = new Set<Duplex>();
+  readonly blocks: ProxyBlock[] = [];
+
+  constructor(
+    private readonly guard: SsrfGuard,
+    private readonly onBlock: (b: ProxyBlock) => void = () => {},
+  ) {}
+
+  private blocked(url: string, err: unknown): void {
+    const b = err instanceof SsrfBlockedError ? { url, reason: err.reason, message: err.message } : { url, reason: 'error', message: String(err) };
+    this.blocks.push(b);
+    if (this.blocks.length > 100) this.blocks.shift();
+    this.onBlock(b);
+  }
+
+  private track(s: Duplex): void {
+    this.sockets.add(s);
+    s.on('close', () => this.sockets.delete(s));
+    if (s instanceof net.Socket) s.setTimeout(IDLE_MS, () => s.destroy());
+  }
+
+  async start(): Promise<string> {
+    const server = http.createServer((req, res) => void this.forward(req, res));
+    server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void this.tunnel(req, socket, head));
+    server.on('connection', (s: net.Socket) => this.track(s));
+    server.on('clientError', (_e, s) => s.destroy());
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  }
+
+  private async forward(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const target = req.url ?? '';
+    let checked;
+    try {
+      if (!/^http:\/\//i.test(target)) throw new SsrfBlockedError('scheme', target, `proxy: not an absolute http URL: ${target.slice(0, 100)}`);
+      checked = await this.guard.resolveChecked(target);
+    } catch (err) {
+      this.blocked(target, err);
+      req.socket.destroy();
+      return;
+    }
+    const headers: http.OutgoingHttpHeaders = {};
+    for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k)) headers[k] = v;
+    const upstream = http.request({
+      host: checked.addresses[0]!.address,
+      port: Number(checked.url.port || 80),
+      method: req.method,
+      path: `${checked.url.pathname}${checked.url.search}`,
+      headers,
+      setHost: false,
+      agent: false,
+    });
+    upstream.on('response', (up) => {
+      const out: http.OutgoingHttpHeaders = {};
+      for (const [k, v] of Object.entries(up.headers)) if (!HOP_BY_HOP.has(k)) out[k] = v;
+      res.writeHead(up.statusCode ?? 502, up.statusMessage, out);
+      up.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    res.on('close', () => upstream.destroy());
+    req.pipe(upstream);
+  }
+
+  private async tunnel(req: http.IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
+    this.track(client);
+    const target = req.url ?? '';
+    let address: string;
+    let port: number;
+    try {
+      const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(target);
+      if (!m) throw new SsrfBlockedError('invalid_url', target, `proxy: bad CONNECT target ${target.slice(0, 100)}`);
+      port = Number(m[2]);
+      const checked = await this.guard.resolveChecked(`https://${m[1]}:${port}/`);
+      address = checked.addresses[0]!.address;
+    } catch (err) {
+      this.blocked(target, err);
+      client.destroy();
+      return;
+    }
+    const upstream = net.connect({ host: address, port });
+    this.track(upstream);
+    upstream.once('connect', () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length > 0) upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+  }
+}
