@@ -86,6 +86,12 @@ describe('OpenAI-compatible client on the wire', () => {
     expect(err).toMatchObject({ kind: 'rate_limited', retryAfterMs: 1500 });
   });
 
+  it('a script can be a function of the request (here: echo the last user message)', async () => {
+    llm.enqueue((req) => ({ reply: `echo: ${req.body.messages.at(-1).content}` }));
+    const r = await collectReply(client().streamChat({ model: 'gpt-5.4-nano', messages: [{ role: 'user', content: 'ping 42' }], signal: signal() }));
+    expect(r.text).toBe('echo: ping 42');
+  });
+
   it('tool_calls finish maps to tool_use', async () => {
     llm.enqueue({ reply: '', chunks: [], finishReason: 'tool_calls' });
     const r = await collectReply(client().streamChat({ model: 'gpt-5.4-nano', messages: [{ role: 'user', content: 'x' }], signal: signal() }));

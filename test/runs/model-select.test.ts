@@ -31,6 +31,12 @@ describe('selectModel', () => {
     expect(s.credentials).toMatchObject({ apiKey: 'a', baseURL: 'https://api.anthropic.com' });
   });
 
+  it('gemini-* goes to google over its OpenAI-compatible endpoint', () => {
+    const s = pick({ GOOGLE_API_KEY: 'g' }, { ...SPACE, requestedModel: 'gemini-2.5-pro' });
+    expect(s).toMatchObject({ provider: 'google', wire: 'openai', model: 'gemini-2.5-pro' });
+    expect(s.credentials).toMatchObject({ apiKey: 'g', baseURL: 'https://generativelanguage.googleapis.com/v1beta/openai' });
+  });
+
   it("the space's common-env key wins over the server's", () => {
     const s = pick({ ANTHROPIC_API_KEY: 'server' }, { spaceProvider: 'anthropic', spaceModel: 'claude-sonnet-4-6', commonEnv: { ANTHROPIC_API_KEY: 'space' } });
     expect(s.credentials).toMatchObject({ apiKey: 'space', source: 'space' });
