@@ -1,0 +1,71 @@
+import type { Sql } from '../db.ts';
+import type { Round } from './round.ts';
+import { fence } from './fencing.ts';
+import { writeTimers, type TimerWrites } from './timers.ts';
+import type { ActorChange, AnyActorKind } from './types.ts';
+
+/**
+ * The transaction of a batch of rounds (any actors and partitions of one kind): fence, the kind's persist, command
+ * records, timer changes. All statements are issued without waiting for the previous one, so postgres.js pipelines
+ * them: BEGIN, one flight of statements, COMMIT. When the fence raises, the statements behind it fail with "current
+ * transaction is aborted" and the whole batch rolls back.
+ *
+ * Measured (bench/actors/turns.ts, 2 vCPU, hot key, 50 senders): one transaction per turn ~1.9k turns/s; one per
+ * round (group commit) ~9-10k turns/s with ~45 turns per transaction.
+ */
+export async function commitRounds(sql: Sql, kind: AnyActorKind, rounds: Round[], idleTimeoutMs: number): Promise<void> {
+  const slots = new Map<number, number>();
+  for (const r of rounds) slots.set(r.cell.slot.partition, r.cell.slot.epoch);
+
+  const changes: ActorChange<unknown, unknown>[] = [];
+  const rec = { actorIds: [] as string[], commandIds: [] as string[], partitions: [] as number[], oks: [] as boolean[], replies: [] as string[] };
+  const timers: TimerWrites = { fired: [], sets: [], clears: [] };
+
+  for (const r of rounds) {
+    const { id, slot } = r.cell;
+    if (r.changed) changes.push({ id, partition: slot.partition, state: r.state, previous: r.previous, events: r.events });
+    for (const t of r.turns) {
+      if (!t.env.record) continue;
+      rec.actorIds.push(id);
+      rec.commandIds.push(t.env.commandId);
+      rec.partitions.push(slot.partition);
+      rec.oks.push(t.outcome.ok);
+      rec.replies.push(JSON.stringify(t.outcome.ok ? (t.outcome.reply ?? null) : t.outcome.error));
+    }
+    for (const f of r.fired) timers.fired.push({ actorId: id, name: f.name, timerId: f.timerId });
+    for (const op of r.timerOps.values()) {
+      if (op.op === 'set') timers.sets.push({ actorId: id, partition: slot.partition, op });
+      else timers.clears.push({ actorId: id, name: op.name });
+    }
+  }
+
+  await sql.begin(async (tx) => {
+    const pending: Promise<unknown>[] = [fence(tx, kind.name, [...slots].map(([partition, epoch]) => ({ partition, epoch })), idleTimeoutMs)];
+    if (changes.length > 0) pending.push(kind.persist(tx, changes));
+    if (rec.commandIds.length > 0) {
+      pending.push(tx`
+        INSERT INTO actor_commands (kind, actor_id, command_id, partition, ok, reply)
+        SELECT ${kind.name}, * FROM unnest(${rec.actorIds}::text[], ${rec.commandIds}::text[], ${rec.partitions}::int[], ${rec.oks.map((ok) => (ok ? 't' : 'f'))}::text[]::boolean[], ${rec.replies}::text[]::jsonb[])`);
+    }
+    pending.push(...writeTimers(tx, kind.name, timers));
+    await Promise.all(pending);
+  });
+}
+
+/** Stored outcomes of commands already applied (the pre-turn check of possibly repeated commands). */
+export async function appliedCommands(sql: Sql, kind: string, actorId: string, commandIds: string[]): Promise<Map<string, { ok: boolean; reply: unknown }>> {
+  const rows = await sql<{ command_id: string; ok: boolean; reply: unknown }[]>`
+    SELECT command_id, ok, reply FROM actor_commands WHERE kind = ${kind} AND actor_id = ${actorId} AND command_id = ANY (${commandIds}::text[])`;
+  return new Map(rows.map((r) => [r.command_id, { ok: r.ok, reply: r.reply }]));
+}
+
+/** Drops command records older than the deduplication window, for the partitions this process owns. */
+export async function pruneCommands(sql: Sql, kind: string, partitions: number[], retentionMs: number): Promise<number> {
+  if (partitions.length === 0) return 0;
+  const res = await sql`
+    DELETE FROM actor_commands WHERE ctid = ANY (ARRAY(
+      SELECT ctid FROM actor_commands
+       WHERE kind = ${kind} AND partition = ANY (${partitions}::int[]) AND committed_at < now() - make_interval(secs => ${retentionMs / 1000})
+       LIMIT 10000))`;
+  return res.count;
+}

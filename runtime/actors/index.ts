@@ -1,0 +1,19 @@
+/** The actor runtime's public surface. Everything else in this folder is internal. */
+export { ActorSystem } from './system.ts';
+export { jsonStateStore } from './store.ts';
+export { ActorTimeoutError, ActorUnavailableError } from './errors.ts';
+export { partitionOf, DEFAULT_PARTITIONS } from './partitions.ts';
+export type {
+  ActorKind,
+  ActorChange,
+  AnyActorKind,
+  ActorSystemOptions,
+  CommitListener,
+  CommittedActor,
+  CommittedBatch,
+  FiredTimer,
+  KindStats,
+  SendOptions,
+  TurnContext,
+  TurnResult,
+} from './types.ts';

@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createKernel, type Kernel } from '../../runtime/kernel.ts';
+import { createLogger } from '../../runtime/log.ts';
+import { ActorSystem, type ActorSystemOptions, type AnyActorKind, type KindStats } from '../../runtime/actors/index.ts';
+import type { TestServer } from '../harness.ts';
+
+/** Polls `cond` until it holds (no blind sleeps); fails with `what` after the deadline. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000, everyMs = 20): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Fast leases for tests: a dead owner's partitions move within ~1.3 s. */
+export const FAST: ActorSystemOptions = { leaseTtlMs: 1_000, renewEveryMs: 250, timerPollMs: 50 };
+
+export interface Host {
+  kernel: Kernel;
+  system: ActorSystem;
+  close(): Promise<void>;
+}
+
+/**
+ * Another process-like actor host on the test server's database and Redis prefix: its own kernel (pools, Redis
+ * connections), its own ActorSystem.
+ */
+export async function startHost(s: TestServer, kinds: AnyActorKind[], opts: ActorSystemOptions = {}): Promise<Host> {
+  const kernel = await createKernel(s.config, { log: createLogger(s.config.LOG_LEVEL), database: s.dbName });
+  const system = new ActorSystem(kernel, { ...FAST, ...opts });
+  for (const k of kinds) system.register(k);
+  await system.start();
+  let closed = false;
+  return {
+    kernel,
+    system,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await system.stop();
+      await kernel.close();
+    },
+  };
+}
+
+export interface Child {
+  proc: ChildProcess;
+  hostId: string;
+  /** Latest owned partitions the child reported. */
+  owned: number[];
+  /** Its final stats, reported when it is stopped with SIGTERM. */
+  stats: KindStats | null;
+  exited: Promise<number | null>;
+}
+
+const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'host-child.ts');
+
+/** A real child process (node --import tsx) hosting the ledger kind on the same database and Redis prefix. */
+export async function spawnHost(s: TestServer, env: Record<string, string> = {}): Promise<Child> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'takos-actor-child-'));
+  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD], {
+    env: {
+      ...process.env,
+      TAKOS_DATA_DIR: dataDir,
+      TEST_DB_NAME: s.dbName,
+      REDIS_PREFIX: s.config.REDIS_PREFIX,
+      SERVICE_TOKEN_SECRET: randomBytes(32).toString('hex'),
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const child: Child = {
+    proc,
+    hostId: '',
+    owned: [],
+    stats: null,
+    exited: new Promise((resolve) => proc.once('exit', (code) => resolve(code))),
+  };
+  void child.exited.then(() => rm(dataDir, { recursive: true, force: true }));
+  let buf = '';
+  await new Promise<void>((resolve, reject) => {
+    proc.once('exit', (code) => reject(new Error(`actor host child exited early (${code})`)));
+    proc.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          const m = JSON.parse(line) as { ready?: boolean; hostId?: string; owned?: number[]; stats?: KindStats };
+          if (m.hostId) child.hostId = m.hostId;
+          if (m.stats) child.stats = m.stats;
+          if (m.owned) child.owned = m.owned;
+          if (m.ready) resolve();
+        } catch {
+          /* not ours */
+        }
+      }
+    });
+  });
+  return child;
+}
