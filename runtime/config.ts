@@ -36,9 +36,14 @@ const ConfigSchema = z.object({
   /** How often batched PAT last_used_at writes are flushed. */
   PAT_TOUCH_FLUSH_MS: z.coerce.number().int().min(10).default(5_000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  /**
+   * Comma-separated absolute folders under which projects may register Git repositories (default:
+   * `$TAKOS_DATA_DIR/projects` only), so that a project cannot become a way to read or write any folder of the server.
+   */
+  TAKOS_PROJECT_ROOTS: z.string().optional(),
 });
 
-export type Config = z.infer<typeof ConfigSchema> & { dataDir: string; publicUrl: string };
+export type Config = z.infer<typeof ConfigSchema> & { dataDir: string; publicUrl: string; projectRoots: string[] };
 
 export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
   const parsed = ConfigSchema.safeParse({ ...env, ...overrides });
@@ -49,5 +54,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const c = parsed.data;
   const dataDir = path.resolve(c.TAKOS_DATA_DIR);
   const publicUrl = (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/$/, '');
-  return { ...c, ...overrides, dataDir, publicUrl };
+  const projectRoots = parseProjectRoots(c.TAKOS_PROJECT_ROOTS, dataDir);
+  return { ...c, ...overrides, dataDir, publicUrl, projectRoots: overrides.projectRoots ?? projectRoots };
+}
+
+function parseProjectRoots(raw: string | undefined, dataDir: string): string[] {
+  const entries = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (entries.length === 0) return [path.join(dataDir, 'projects')];
+  const relative = entries.filter((e) => !path.isAbsolute(e));
+  if (relative.length) throw new Error(`Invalid configuration:\n  TAKOS_PROJECT_ROOTS: entries must be absolute paths (${relative.join(', ')})`);
+  return entries.map((e) => path.resolve(e));
 }

@@ -1,0 +1,39 @@
+import { Board } from '../../../runtime/tasks/board.ts';
+import { RefObserver } from '../../../runtime/tasks/refs.ts';
+import { ManualAgent } from '../../../workers/tasks/agents/manual.ts';
+import { ModelAgent } from '../../../workers/tasks/agents/model.ts';
+import { modelChooser } from '../../../workers/tasks/agents/select.ts';
+import { TaskRunExecutor } from '../../../workers/tasks/executor.ts';
+import type { AppDeps } from '../../deps.ts';
+
+/**
+ * The per-process state of the tasks families: the board cache (derived statuses) and the task-run executor. Kept
+ * per kernel (a WeakMap keyed by the deps object, created on first use), so two servers in one test process never
+ * share it; AppDeps stays as the foundation defined it.
+ */
+export interface TaskServices {
+  board: Board;
+  executor: TaskRunExecutor;
+}
+
+const registry = new WeakMap<AppDeps, TaskServices>();
+
+export function taskServices(deps: AppDeps): TaskServices {
+  let s = registry.get(deps);
+  if (!s) {
+    const refs = new RefObserver();
+    const chooseModel = modelChooser(deps.sql);
+    s = {
+      board: new Board(deps.sql, refs),
+      executor: new TaskRunExecutor({
+        sql: deps.sql,
+        log: deps.log,
+        dataDir: deps.config.dataDir,
+        refs,
+        agentFor: (ctx) => (ctx.run.agent === 'manual' ? new ManualAgent(ctx.input.edits ?? []) : new ModelAgent(chooseModel)),
+      }),
+    };
+    registry.set(deps, s);
+  }
+  return s;
+}

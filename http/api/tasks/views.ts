@@ -1,0 +1,59 @@
+import type { z } from 'zod';
+import { toIso } from '../../../runtime/ids.ts';
+import type { BoardSnapshot } from '../../../runtime/tasks/board.ts';
+import type { BoardTaskRow } from '../../../runtime/tasks/board-queries.ts';
+import { taskBranch } from '../../../runtime/tasks/git.ts';
+import type { TaskRunRow } from '../../../runtime/tasks/run-row.ts';
+import type { DerivedStatus } from '../../../runtime/tasks/types.ts';
+import type { TaskDetail, TaskListItemT, TaskRunSchema } from './schemas.ts';
+
+const UNKNOWN: DerivedStatus = { status: 'open', reasons: [] };
+
+export function taskView(snap: BoardSnapshot, t: BoardTaskRow): TaskListItemT {
+  const d = snap.statuses.get(t.id) ?? UNKNOWN;
+  return {
+    id: t.id,
+    project_id: snap.projectId,
+    parent_id: t.parent_id,
+    title: t.title,
+    description: t.description,
+    write_scope: t.write_scope,
+    status: d.status,
+    reasons: d.reasons,
+    cancelled_at: toIso(t.cancelled_at),
+    branch: taskBranch(t.id),
+    created_at: toIso(t.created_at)!,
+    updated_at: toIso(t.updated_at)!,
+  };
+}
+
+export const runView = (r: TaskRunRow): z.infer<typeof TaskRunSchema> => ({
+  id: r.id,
+  task_id: r.task_id,
+  status: r.status,
+  agent: r.agent,
+  branch: r.branch,
+  base_sha: r.base_sha,
+  head_sha: r.head_sha,
+  write_scope: r.write_scope,
+  committed_files: r.committed_files,
+  rejected_files: r.rejected_files,
+  error: r.error,
+  created_at: toIso(r.created_at)!,
+  started_at: toIso(r.started_at),
+  finished_at: toIso(r.completed_at),
+});
+
+export function taskDetailView(snap: BoardSnapshot, id: string): z.infer<typeof TaskDetail> {
+  const t = snap.byId.get(id)!;
+  const latest = snap.latest.get(id);
+  return {
+    ...taskView(snap, t),
+    dependencies: (snap.deps.get(id) ?? []).map((d) => ({
+      task_id: d,
+      title: snap.byId.get(d)?.title ?? '',
+      status: (snap.statuses.get(d) ?? UNKNOWN).status,
+    })),
+    latest_run: latest ? runView(latest) : null,
+  };
+}
