@@ -3,16 +3,17 @@ import type { Sql } from '../db.ts';
 import type { RedisKeys } from '../keys.ts';
 import type { Logger } from '../log.ts';
 import { ActorCell, type PartitionSlot } from './cell.ts';
-import { appliedCommands, commitRounds } from './commit.ts';
+import { commitRounds } from './commit.ts';
 import { Committer } from './committer.ts';
-import { decodeStreamEntry, encodeReply, type Envelope, type Outcome } from './envelope.ts';
-import { classifyCommitError, type WireError } from './errors.ts';
+import { decodeStreamEntry, type Envelope } from './envelope.ts';
 import { Gate } from './gate.ts';
-import { GROUP, InboxReader, ensureGroup, replayPartition } from './inbox.ts';
+import { InboxReader, ensureGroup, replayPartition } from './inbox.ts';
 import type { ActorMetrics } from './metrics.ts';
+import { completeRounds, failRounds, type HostCounts, type RoundControl } from './outcomes.ts';
+import { Replies } from './replies.ts';
+import { dropRepeats, dropStaleTimers, type RepeatDeps } from './repeats.ts';
 import { applyRound, needsCommit, type Round } from './round.ts';
-import { scripts } from './scripts.ts';
-import { TimerPoller, existingTimers, type DueTimer } from './timers.ts';
+import { TimerPoller, type DueTimer } from './timers.ts';
 import type { ActorSystemOptions, AnyActorKind, CommitListener, KindStats } from './types.ts';
 
 export interface HostDeps {
@@ -27,19 +28,14 @@ export interface HostDeps {
   listeners: Set<CommitListener>;
 }
 
-const POISON: WireError = { code: 'INTERNAL_ERROR', message: 'The command could not be committed and was dropped', status: 500 };
-
 /**
  * KindHost: runs the actors of one kind whose partitions this process owns. It owns the cells (active actors), the
  * inbox reader, the timer poller and the committer; `Ownership` (ownership.ts) decides which partitions it serves and
  * calls installSlot / releaseSlot / dropSlot.
  *
  * Life of a command here: intake (local mailbox, inbox stream, or due timer) -> cell mailbox -> round (load, drop
- * repeats, apply in memory) -> committer (group commit, fenced) -> afterCommit (state kept, onCommitted listeners,
- * replies, XACK) -> next round of that cell. On a failed commit: fenced -> the partition is dropped and its commands
- * are left to the new owner (local ones re-sent through the stream); transient -> the commands go back to the head of
- * the mailbox marked "check first" and the actor is reloaded after a backoff; permanent -> the same, but the actor
- * then commits alone one command at a time, and a command that still fails alone is rejected (poison).
+ * stale timers and repeats, apply in memory: round.ts) -> committer (group commit, fenced: commit.ts) -> outcome
+ * (outcomes.ts: committed, fenced, transient or permanent failure) -> the cell's next round.
  */
 export class KindHost {
   readonly name: string;
@@ -56,7 +52,10 @@ export class KindHost {
   private passivation: NodeJS.Timeout | null = null;
   private queued = 0;
   private stopping = false;
-  readonly counts = { turns: 0, commits: 0, fencedCommits: 0, timersFired: 0, loads: 0, replayed: 0, partitionsLost: 0 };
+  readonly counts: HostCounts = { turns: 0, commits: 0, fencedCommits: 0, timersFired: 0, loads: 0, replayed: 0, partitionsLost: 0 };
+  private readonly replies: Replies;
+  private readonly control: RoundControl;
+  private readonly repeatDeps: RepeatDeps;
 
   constructor(
     readonly kind: AnyActorKind,
@@ -82,6 +81,22 @@ export class KindHost {
       log: d.log,
     });
     this.timers = new TimerPoller(d.sql, this.name, d.opts.timerPollMs, () => this.servingSlots().map((s) => s.partition), (t) => this.fireTimer(t), (fn) => this.gate.run(fn), d.log);
+    this.replies = new Replies(d.cmd, d.keys, this.name, d.log, this.timers.inFlight);
+    this.repeatDeps = { sql: d.sql, kind: this.name, gate: this.gate, timers: this.timers, metrics: d.metrics, replies: this.replies };
+    this.control = {
+      name: this.name,
+      log: d.log,
+      metrics: d.metrics,
+      counts: this.counts,
+      timers: this.timers,
+      listeners: d.listeners,
+      replies: this.replies,
+      recommit: (r) => this.committer.push(r),
+      finishRound: (cell) => this.finishRound(cell),
+      requeue: (cell, envs) => this.requeue(cell, envs),
+      retryLater: (cell) => this.retryLater(cell),
+      fenced: (slot) => this.onFenced(slot),
+    };
   }
 
   start(): void {
@@ -142,7 +157,7 @@ export class KindHost {
         dead.push(id);
       }
     }
-    if (dead.length > 0) this.ack(new Map([[partition, dead]]));
+    if (dead.length > 0) this.replies.ack(new Map([[partition, dead]]));
   }
 
   private fireTimer(t: DueTimer): void {
@@ -152,8 +167,8 @@ export class KindHost {
       return;
     }
     const timer = { name: t.name, dueAt: t.dueAt, payload: t.payload, timerId: t.timerId };
-    // check: a turn committed after the poll read the row may have replaced or cleared it.
-    this.deliver(slot, { commandId: `timer:${t.timerId}`, actorId: t.actorId, body: null, source: 'timer', check: true, record: false, timer, receivedAt: performance.now() });
+    // Whether a turn replaced or cleared it after the poll read it is decided when its round starts (runRound).
+    this.deliver(slot, { commandId: `timer:${t.timerId}`, actorId: t.actorId, body: null, source: 'timer', check: false, record: false, timer, receivedAt: performance.now() });
   }
 
   private deliver(slot: PartitionSlot, env: Envelope): void {
@@ -189,12 +204,13 @@ export class KindHost {
       }
       envs = cell.mailbox.splice(0, cell.isolate > 0 ? 1 : this.d.opts.maxTurnsPerRound);
       this.queued -= envs.length;
-      const fresh = envs.some((e) => e.check) ? await this.dropRepeats(cell, envs) : envs;
+      envs = dropStaleTimers(this.repeatDeps, cell, envs);
+      const fresh = envs.some((e) => e.check) ? await dropRepeats(this.repeatDeps, cell, envs) : envs;
       if (fresh.length === 0) return this.finishRound(cell);
       const round = await applyRound(this.kind, cell, fresh, this.d.log);
       for (const t of round.skipped) this.timers.inFlight.delete(t.timerId);
       if (needsCommit(round)) this.committer.push(round);
-      else await this.afterCommit([round]);
+      else await completeRounds(this.control, [round]);
     } catch (err) {
       this.d.log.warn({ err, kind: this.name, id: cell.id }, 'actor activation or repeat check failed; retrying');
       this.requeue(cell, envs);
@@ -202,127 +218,16 @@ export class KindHost {
     }
   }
 
-  /** Answers commands already applied (stored reply), drops timers replaced since the poll; returns the rest. */
-  private async dropRepeats(cell: ActorCell, envs: Envelope[]): Promise<Envelope[]> {
-    const cmdIds = envs.filter((e) => e.check && !e.timer).map((e) => e.commandId);
-    const timerIds = envs.filter((e) => e.check && e.timer).map((e) => e.timer!.timerId);
-    const [applied, timers] = await this.gate.run(() =>
-      Promise.all([
-        cmdIds.length > 0 ? appliedCommands(this.d.sql, this.name, cell.id, cmdIds) : Promise.resolve(new Map<string, { ok: boolean; reply: unknown }>()),
-        timerIds.length > 0 ? existingTimers(this.d.sql, this.name, cell.id, timerIds) : Promise.resolve(new Set<string>()),
-      ]),
-    );
-    const keep: Envelope[] = [];
-    const acks = new Map<number, string[]>();
-    for (const env of envs) {
-      if (env.timer && env.check && !timers.has(env.timer.timerId)) {
-        this.timers.inFlight.delete(env.timer.timerId);
-        continue;
-      }
-      const prior = !env.timer && env.check ? applied.get(env.commandId) : undefined;
-      if (!prior) {
-        keep.push(env);
-        continue;
-      }
-      this.d.metrics.turns.inc({ kind: this.name, outcome: 'duplicate' });
-      this.settle(env, prior.ok ? { ok: true, reply: prior.reply } : { ok: false, error: prior.reply as WireError });
-      if (env.streamId) push(acks, cell.slot.partition, env.streamId);
-    }
-    this.ack(acks);
-    return keep;
-  }
-
   private async commitBatch(rounds: Round[]): Promise<void> {
     try {
       await commitRounds(this.d.sql, this.kind, rounds, this.d.opts.leaseTtlMs);
     } catch (err) {
-      return this.onCommitFailure(rounds, err);
+      return failRounds(this.control, rounds, err);
     }
     this.counts.commits++;
     this.d.metrics.commits.inc({ kind: this.name, result: 'ok' });
     this.d.metrics.batchTurns.observe({ kind: this.name }, rounds.reduce((n, r) => n + r.turns.length, 0));
-    await this.afterCommit(rounds);
-  }
-
-  private async afterCommit(rounds: Round[]): Promise<void> {
-    const committed = [];
-    for (const r of rounds) {
-      r.cell.state = r.state;
-      r.cell.failures = 0;
-      if (r.cell.isolate > 0) r.cell.isolate--;
-      if (r.changed) committed.push({ id: r.cell.id, partition: r.cell.slot.partition, state: r.state, events: r.events });
-    }
-    if (committed.length > 0 && this.d.listeners.size > 0) {
-      const batch = { kind: this.name, actors: committed };
-      const results = await Promise.allSettled([...this.d.listeners].map((l) => l(batch)));
-      for (const res of results) if (res.status === 'rejected') this.d.log.warn({ err: res.reason, kind: this.name }, 'onCommitted listener failed');
-    }
-    const acks = new Map<number, string[]>();
-    const now = performance.now();
-    for (const r of rounds) {
-      for (const t of r.turns) {
-        for (const env of [t.env, ...t.dups]) {
-          this.settle(env, t.outcome);
-          if (env.streamId) push(acks, r.cell.slot.partition, env.streamId);
-        }
-        this.counts.turns++;
-        this.d.metrics.turns.inc({ kind: this.name, outcome: t.env.timer ? 'timer' : t.outcome.ok ? 'ok' : 'rejected' });
-        this.d.metrics.turnSeconds.observe({ kind: this.name }, (now - t.env.receivedAt) / 1000);
-      }
-      for (const f of r.fired) {
-        this.timers.inFlight.delete(f.timerId);
-        this.counts.timersFired++;
-        this.d.metrics.timersFired.inc({ kind: this.name });
-      }
-    }
-    this.ack(acks);
-    for (const r of rounds) this.finishRound(r.cell);
-  }
-
-  private onCommitFailure(rounds: Round[], err: unknown): void {
-    const f = classifyCommitError(err);
-    this.d.metrics.commits.inc({ kind: this.name, result: f.type });
-    if (f.type === 'fenced') {
-      this.counts.fencedCommits++;
-      const lost = new Set(f.partitions);
-      for (const r of rounds) {
-        const slot = r.cell.slot;
-        if (f.partitions.length > 0 && !lost.has(slot.partition)) {
-          this.committer.push(r); // still valid: its partitions' epochs hold
-          continue;
-        }
-        this.d.log.warn({ kind: this.name, partition: slot.partition, epoch: slot.epoch }, 'actor commit fenced: partition owned by a newer epoch');
-        for (const t of r.turns) for (const env of [t.env, ...t.dups]) this.handBack(env);
-        this.finishRound(r.cell);
-        if (slot.serving) this.onFenced(slot);
-      }
-      return;
-    }
-    this.d.log.warn({ err, kind: this.name, failure: f.type, rounds: rounds.length }, 'actor commit failed; retrying');
-    for (const r of rounds) {
-      const cell = r.cell;
-      const envs = r.turns.flatMap((t) => [t.env, ...t.dups]);
-      if (f.type === 'permanent' && cell.isolate > 0 && r.turns.length === 1) {
-        // Alone and one command, and still failing: a poison command. Reject it rather than block the actor.
-        this.d.log.error({ err, kind: this.name, id: cell.id, commandId: envs[0]?.commandId }, 'actor command cannot be committed; rejected');
-        const acks = new Map<number, string[]>();
-        for (const env of envs) {
-          if (env.timer) this.d.log.error({ kind: this.name, id: cell.id, timer: env.timer.name }, 'poison timer left in place until restart');
-          else this.settle(env, { ok: false, error: POISON });
-          if (env.streamId) push(acks, cell.slot.partition, env.streamId);
-        }
-        this.ack(acks);
-        cell.isolate--;
-        cell.loaded = false;
-        this.finishRound(cell);
-        continue;
-      }
-      if (f.type === 'permanent') cell.isolate = Math.max(cell.isolate, envs.length);
-      this.requeue(cell, envs);
-      cell.loaded = false;
-      cell.state = undefined;
-      this.retryLater(cell);
-    }
+    await completeRounds(this.control, rounds);
   }
 
   private requeue(cell: ActorCell, envs: Envelope[]): void {
@@ -353,28 +258,12 @@ export class KindHost {
     this.schedule(cell);
   }
 
-  private settle(env: Envelope, outcome: Outcome): void {
-    if (env.settle) env.settle(outcome);
-    else if (env.replyTo) this.d.cmd.publish(env.replyTo, encodeReply(env.commandId, outcome)).catch((err: unknown) => this.d.log.warn({ err }, 'actor reply publish failed'));
-  }
-
-  /** A command this process will not apply after all: local -> re-sent by the client; stream -> left pending. */
-  private handBack(env: Envelope): void {
-    if (env.settle) env.settle('moved');
-    if (env.timer) this.timers.inFlight.delete(env.timer.timerId);
-  }
-
-  private ack(acks: Map<number, string[]>): void {
-    for (const [p, ids] of acks) {
-      scripts.ackCommands(this.d.cmd, this.d.keys.actorInbox(this.name, p), GROUP, ids).catch((err: unknown) => this.d.log.warn({ err, kind: this.name, partition: p }, 'actor ack failed; the commands will be replayed and deduplicated'));
-    }
-  }
-
   // ---- slots (called by Ownership) ----------------------------------------------------------------------------
 
   /** A partition this process just acquired (lease won, epoch claimed): replay what is pending, then serve it. */
   async installSlot(slot: PartitionSlot): Promise<void> {
     this.slots[slot.partition] = slot;
+    this.timers.forgetPartition(slot.partition);
     await replayPartition(this.d.cmd, this.d.keys.actorInbox(this.name, slot.partition), this.d.hostId, this.d.opts.readCount, (entries, claimed) => {
       if (!claimed) this.counts.replayed += entries.length;
       this.onStreamEntries(slot.partition, entries, claimed);
@@ -411,7 +300,7 @@ export class KindHost {
     cell.retryTimer = null;
     for (const env of cell.mailbox.splice(0)) {
       this.queued--;
-      this.handBack(env);
+      this.replies.handBack(env);
     }
     if (this.cells.get(cell.id) === cell) this.cells.delete(cell.id);
     cell.slot.cells.delete(cell);
@@ -426,10 +315,4 @@ export class KindHost {
       }
     }
   }
-}
-
-function push(m: Map<number, string[]>, k: number, v: string): void {
-  const a = m.get(k);
-  if (a) a.push(v);
-  else m.set(k, [v]);
 }
