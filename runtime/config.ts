@@ -41,6 +41,10 @@ const ConfigSchema = z.object({
    * `$TAKOS_DATA_DIR/projects` only), so that a project cannot become a way to read or write any folder of the server.
    */
   TAKOS_PROJECT_ROOTS: z.string().optional(),
+  /** Task runs executed at once per process (git and the model dominate; two keep a 2-core box responsive). */
+  TAKOS_TASK_RUN_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /** How often a process refreshes the heartbeat of its task runs and notices runs cancelled on another process. */
+  TAKOS_TASK_RUN_HEARTBEAT_MS: z.coerce.number().int().min(50).max(10_000).default(5_000),
 });
 
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string; publicUrl: string; projectRoots: string[] };

@@ -71,6 +71,11 @@ export class TaskRunExecutor {
     for (const id of runIds) this.active.get(id)?.abort(new Error('cancelled'));
   }
 
+  /** Runs this process holds (queued for a slot or executing), for the takos_task_runs_active gauge. */
+  get activeCount(): number {
+    return this.pending.size;
+  }
+
   /** Resolves when every run started here has finished. */
   async idle(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);

@@ -1,3 +1,4 @@
+import { Gauge } from '../../../runtime/metrics.ts';
 import { Board } from '../../../runtime/tasks/board.ts';
 import { RefObserver } from '../../../runtime/tasks/refs.ts';
 import { ManualAgent } from '../../../workers/tasks/agents/manual.ts';
@@ -30,9 +31,13 @@ export function taskServices(deps: AppDeps): TaskServices {
         log: deps.log,
         dataDir: deps.config.dataDir,
         refs,
+        concurrency: deps.config.TAKOS_TASK_RUN_CONCURRENCY,
+        heartbeatMs: deps.config.TAKOS_TASK_RUN_HEARTBEAT_MS,
         agentFor: (ctx) => (ctx.run.agent === 'manual' ? new ManualAgent(ctx.input.edits ?? []) : new ModelAgent(chooseModel)),
       }),
     };
+    const executor = s.executor;
+    deps.metrics.register(new Gauge('takos_task_runs_active', 'task runs held by this process (waiting for a slot or executing)', () => executor.activeCount));
     registry.set(deps, s);
   }
   return s;
