@@ -4,8 +4,9 @@ import os from 'node:os';
  * How many sessions a worker holds, and how loaded the machine is.
  *
  * Default size (`defaultMaxSessions`), measured on Debian chromium 156, headless=new, 2 cores / 24 GiB:
- *  - one browser costs ~375 MB PSS idle; each incognito context + page adds ~50 MB PSS (a renderer and a small
- *    helper renderer) on a simple page; we budget 100 MB per session for real pages;
+ *  - one browser costs ~315-375 MB PSS idle; each incognito context + page adds ~22 MB PSS on a simple page (one
+ *    renderer, once the omnibox WebUI renderers are disabled: chromium.ts); we budget 100 MB per session for real
+ *    pages, which keeps the >= 10 sessions per GB goal with room to spare;
  *  - CPU, not memory, is what runs out first on small machines: most sessions are idle between commands, and 8
  *    sessions per core keeps a burst of screenshots from starving everything else.
  *  max = clamp(min(floor((0.5 * memory - browsers * 400 MB) / 100 MB), 8 * cores), 1, 256)

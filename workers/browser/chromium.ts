@@ -76,6 +76,10 @@ export function chromiumArgs(spec: Pick<LaunchSpec, 'userDataDir' | 'proxyUrl' |
     '--password-store=basic',
     // WebRTC may otherwise open UDP sockets that no proxy or request interception sees.
     '--force-webrtc-ip-handling-policy=disable_non_proxied_udp',
+    // Chromium 156 gives every headless window (one per incognito context) two WebUI omnibox-popup renderers that
+    // nobody can see. Measured: 3 renderers and ~50 MB PSS per session with them, 1 renderer and ~22 MB without,
+    // and context + page creation ~40% faster. (puppeteer merges this list with its own --disable-features.)
+    '--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup,WebUIOmniboxFullPopup,MediaRouter,OptimizationHints,Translate',
     `--user-data-dir=${spec.userDataDir}`,
   ];
   if (isRoot()) args.push('--no-sandbox');

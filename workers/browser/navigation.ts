@@ -1,4 +1,4 @@
-import type { Frame, HTTPResponse, Page, PuppeteerLifeCycleEvent } from 'puppeteer-core';
+import { TimeoutError, type CDPSession, type Frame, type HTTPResponse, type Page, type PuppeteerLifeCycleEvent } from 'puppeteer-core';
 import type { SsrfGuard } from '../../runtime/net/ssrf.ts';
 import { navigationFailed } from './errors.ts';
 import { mapPageError } from './page-errors.ts';
@@ -24,13 +24,16 @@ export interface NavigateOptions {
   timeout: number;
 }
 
-export async function navigate(page: Page, guard: SsrfGuard, requests: RequestGuard, url: string, opts: NavigateOptions): Promise<GotoResult> {
-  await guard.check(url); // throws SsrfBlockedError -> 422 through mapPageError
+export async function navigate(page: Page, cdp: CDPSession, guard: SsrfGuard, requests: RequestGuard, url: string, opts: NavigateOptions): Promise<GotoResult> {
+  await guard.check(url).catch((err: unknown) => Promise.reject(mapPageError(err, { what: 'Navigation' }))); // refused -> 422
   const mark = requests.mark();
+  const errorPages = new ErrorPageWatch(page);
   let response: HTTPResponse | null;
   try {
     response = opts.waitUntil === 'commit' ? await gotoCommit(page, url, opts.timeout) : await page.goto(url, { waitUntil: LIFECYCLE[opts.waitUntil], timeout: opts.timeout });
+    errorPages.stop();
   } catch (err) {
+    await settle(cdp, err, errorPages);
     const hop = requests.lastNavigationBlock(mark);
     if (hop) {
       const what = hop.redirect ? 'a redirect to' : 'a request to';
@@ -69,4 +72,60 @@ async function gotoCommit(page: Page, url: string, timeout: number): Promise<HTT
     page.off('response', onResponse);
     page.off('framenavigated', onCommit);
   }
+}
+
+/** Counts error-page commits of the main frame from the start of a navigation, and can wait for the next one. */
+class ErrorPageWatch {
+  private commits = 0;
+  private waiter: (() => void) | null = null;
+  private readonly onNav: (f: Frame) => void;
+
+  constructor(private readonly page: Page) {
+    const main = page.mainFrame();
+    this.onNav = (f) => {
+      if (f !== main || !f.url().startsWith('chrome-error://')) return;
+      this.commits++;
+      this.waiter?.();
+    };
+    page.on('framenavigated', this.onNav);
+  }
+
+  async waitForOne(timeoutMs: number): Promise<void> {
+    if (this.commits === 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    this.stop();
+  }
+
+  stop(): void {
+    this.page.off('framenavigated', this.onNav);
+  }
+}
+
+/**
+ * Leave the page in a stable state after a failed navigation, so the next call does not race it: Chromium commits
+ * its error page (chrome-error://) *after* page.goto rejects (seen up to ~400 ms later on a loaded machine), and a
+ * timed-out navigation keeps loading. Measured: without this, a goto issued right after a refused redirect resolved
+ * to the previous failure's late error page. Each failure waits for its own commit (not merely for the URL to be
+ * chrome-error://, which the previous failure may already have left there).
+ */
+async function settle(cdp: CDPSession, err: unknown, errorPages: ErrorPageWatch): Promise<void> {
+  if (err instanceof TimeoutError) {
+    errorPages.stop();
+    await cdp.send('Page.stopLoading').catch(() => {});
+    return;
+  }
+  // A network error (except ERR_ABORTED, a cancelled navigation) always ends in an error page commit.
+  const msg = err instanceof Error ? err.message : String(err);
+  if (!/net::ERR_/.test(msg) || /ERR_ABORTED/.test(msg)) {
+    errorPages.stop();
+    return;
+  }
+  await errorPages.waitForOne(5_000);
 }

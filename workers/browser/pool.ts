@@ -11,9 +11,9 @@ import { parseInput, poolUnavailable } from './errors.ts';
 import { Fleet, type FleetBrowser } from './fleet.ts';
 import { mapPageError } from './page-errors.ts';
 import { reapOrphans, staleDirs, treeMemory } from './reaper.ts';
-import { RequestGuard } from './request-guard.ts';
+import { Spares, type PreparedPage } from './spares.ts';
 import { BrowserSession } from './session.ts';
-import { CreateSessionSchema, DEFAULT_VIEWPORT, LIMITS } from './schemas.ts';
+import { CreateSessionSchema, DEFAULT_VIEWPORT } from './schemas.ts';
 
 /**
  * The browser worker pool: a few shared Chromium processes (fleet.ts), an incognito BrowserContext + page per session
@@ -52,6 +52,8 @@ export interface BrowserPoolOptions {
   /** Route all browser traffic through the pinned-DNS egress proxy (default true). */
   egressProxy?: boolean;
   idleTimeoutMs?: number;
+  /** Pages kept open and ready per browser so create() skips the renderer start (spares.ts); default 1. */
+  sparePages?: number;
   log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -79,6 +81,7 @@ export class BrowserPool {
   private readonly admission: Admission;
   private readonly fleet: Fleet;
   private readonly proxy: EgressProxy | null;
+  private readonly spares: Spares;
   private readonly sessions = new Map<string, BrowserSession>();
   private readonly releases = new ReleaseRate();
   private readonly loadProbe: LoadProbe;
@@ -93,6 +96,7 @@ export class BrowserPool {
     this.loadProbe = o.loadProbe ?? new LoadSampler().read;
     this.log = o.log ?? (() => {});
     this.guard = new SsrfGuard({ allowLoopback: o.allowLoopback ?? false, denyCidrs: o.denyCidrs ?? [], resolver: cachingResolver(o.resolver) });
+    this.spares = new Spares(o.sparePages ?? 1, this.guard);
     this.proxy = o.egressProxy === false ? null : new EgressProxy(this.guard, (b) => this.log('warn', 'egress proxy refused a request', { ...b }));
     this.admission = new Admission({
       max: this.maxSessions,
@@ -109,7 +113,10 @@ export class BrowserPool {
       count: o.browsers ?? browsersFor(this.maxSessions),
       executablePath: o.executablePath ?? findChromium(),
       dataRoot: o.dataRoot ?? os.tmpdir(),
-      onUp: () => this.admission.pump(),
+      onUp: (b) => {
+        if (b.browser) this.spares.refill(b.browser);
+        this.admission.pump();
+      },
       onDown: (b, reason) => this.browserDown(b, reason),
       log: this.log,
     });
@@ -147,21 +154,16 @@ export class BrowserPool {
     const id = opts.id ?? newHexId32();
     b.sessions++;
     let session: BrowserSession;
-    let context;
+    let prepared: PreparedPage | undefined;
     try {
-      context = await b.browser.createBrowserContext();
-      const page = await context.newPage();
-      await page.setViewport(viewport);
-      page.setDefaultTimeout(LIMITS.defaultTimeoutMs);
-      const requests = new RequestGuard(this.guard);
-      await requests.install(page);
-      const cdp = await page.createCDPSession();
-      session = new BrowserSession({ id, browserNo: b.no, context, page, cdp, guard: this.guard, requests, viewport, onEnd: (s) => this.ended(s, b) });
+      prepared = await this.spares.acquire(b.browser);
+      if (viewport.width !== DEFAULT_VIEWPORT.width || viewport.height !== DEFAULT_VIEWPORT.height) await prepared.page.setViewport(viewport);
+      session = new BrowserSession({ id, browserNo: b.no, ...prepared, guard: this.guard, viewport, onEnd: (s) => this.ended(s, b) });
       this.sessions.set(id, session);
     } catch (err) {
       b.sessions--;
       this.admission.release();
-      await context?.close().catch(() => {});
+      await prepared?.context.close().catch(() => {});
       throw mapPageError(err, { what: 'Creating the browser session' });
     }
     if (c.url !== undefined) {
@@ -204,6 +206,11 @@ export class BrowserPool {
     };
   }
 
+  /** Requests the egress proxy refused (most recent 100): traffic that request interception did not see. */
+  proxyBlocks(): ReadonlyArray<{ url: string; reason: string; message: string }> {
+    return this.proxy?.blocks ?? [];
+  }
+
   /** pid and user-data-dir of each browser (tests and the reaper's diagnostics). */
   browserProcesses(): Array<{ no: number; pid: number; userDataDir: string; state: string }> {
     return this.fleet.browsers.map((b) => ({ no: b.no, pid: b.pid, userDataDir: b.userDataDir, state: b.state }));
@@ -219,6 +226,7 @@ export class BrowserPool {
   }
 
   private browserDown(b: FleetBrowser, reason: string): void {
+    this.spares.prune();
     for (const s of this.sessions.values()) if (s.browserNo === b.no && s.state === 'active') s.fail('browser_crashed', reason);
   }
 
@@ -242,6 +250,7 @@ export class BrowserPool {
     this.admission.rejectAll(poolUnavailable('Browser pool is shutting down'));
     await Promise.all([...this.sessions.values()].map((s) => s.close()));
     this.sessions.clear();
+    await this.spares.close();
     await this.fleet.close();
     await this.proxy?.close();
   }

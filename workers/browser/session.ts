@@ -102,7 +102,7 @@ export class BrowserSession {
 
   async goto(input: unknown): Promise<GotoResult> {
     const g = parseInput(GotoSchema, input);
-    return this.run((page) => navigate(page, this.d.guard, this.d.requests, g.url, { waitUntil: g.waitUntil, timeout: g.timeout }));
+    return this.run((page) => navigate(page, this.d.cdp, this.d.guard, this.d.requests, g.url, { waitUntil: g.waitUntil, timeout: g.timeout }));
   }
 
   async action(input: unknown): Promise<ActionResult> {

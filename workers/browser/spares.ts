@@ -1,0 +1,106 @@
+import type { Browser, BrowserContext, CDPSession, Page } from 'puppeteer-core';
+import type { SsrfGuard } from '../../runtime/net/ssrf.ts';
+import { DEFAULT_VIEWPORT, LIMITS } from './schemas.ts';
+import { RequestGuard } from './request-guard.ts';
+
+/**
+ * Pre-opened incognito pages, so creating a session does not wait for a renderer to start.
+ * Measured on the 2-core machine (Debian chromium 156): createBrowserContext ~20-70 ms, newPage 180-300 ms (the
+ * renderer process start), interception + CDP session < 10 ms. A spare page takes the 200-300 ms out of create().
+ * Each spare costs one renderer (~50 MB PSS) that is not counted as a session; default one per browser.
+ * Spares are keyed by Browser object, so a relaunched browser never hands out a page of its dead predecessor.
+ */
+
+export interface PreparedPage {
+  context: BrowserContext;
+  page: Page;
+  cdp: CDPSession;
+  requests: RequestGuard;
+}
+
+export async function preparePage(browser: Browser, guard: SsrfGuard): Promise<PreparedPage> {
+  const context = await browser.createBrowserContext();
+  try {
+    const page = await context.newPage();
+    // The common case is prepared in advance: create() resizes only when asked for another viewport.
+    await page.setViewport(DEFAULT_VIEWPORT);
+    page.setDefaultTimeout(LIMITS.defaultTimeoutMs);
+    const requests = new RequestGuard(guard);
+    await requests.install(page);
+    const cdp = await page.createCDPSession();
+    return { context, page, cdp, requests };
+  } catch (err) {
+    await context.close().catch(() => {});
+    throw err;
+  }
+}
+
+export class Spares {
+  private readonly ready = new Map<Browser, PreparedPage[]>();
+  /** The page being prepared for each browser right now (one at a time: two renderer starts at once are slower). */
+  private readonly inflight = new Map<Browser, Promise<void>>();
+  private closed = false;
+
+  constructor(
+    private readonly perBrowser: number,
+    private readonly guard: SsrfGuard,
+  ) {}
+
+  private pop(browser: Browser): PreparedPage | undefined {
+    const list = this.ready.get(browser) ?? [];
+    let p: PreparedPage | undefined;
+    while ((p = list.shift()) && (p.page.isClosed() || !browser.connected)) void p.context.close().catch(() => {});
+    return p;
+  }
+
+  /**
+   * A ready page on `browser`: a spare if there is one, else the one being prepared (waiting for it is cheaper than
+   * starting a second renderer beside it), else a new one. Starts a refill either way.
+   */
+  async acquire(browser: Browser): Promise<PreparedPage> {
+    let p = this.pop(browser);
+    const pending = this.inflight.get(browser);
+    if (!p && pending) {
+      await pending;
+      p = this.pop(browser);
+    }
+    this.refill(browser);
+    return p ?? (await preparePage(browser, this.guard));
+  }
+
+  refill(browser: Browser): void {
+    if (this.perBrowser <= 0 || this.closed || this.inflight.has(browser)) return;
+    if ((this.ready.get(browser)?.length ?? 0) >= this.perBrowser || !browser.connected) return;
+    const job = (async () => {
+      try {
+        const p = await preparePage(browser, this.guard);
+        if (this.closed || !browser.connected) {
+          await p.context.close().catch(() => {});
+          return;
+        }
+        const list = this.ready.get(browser) ?? [];
+        list.push(p);
+        this.ready.set(browser, list);
+      } catch {
+        /* the browser went down meanwhile; its replacement gets its own spares */
+      } finally {
+        this.inflight.delete(browser);
+      }
+    })();
+    this.inflight.set(browser, job);
+    void job.then(() => this.refill(browser));
+  }
+
+  /** Forget the spares of browsers that went down (their pages died with them). */
+  prune(): void {
+    for (const b of this.ready.keys()) if (!b.connected) this.ready.delete(b);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.inflight.values()]);
+    const all = [...this.ready.values()].flat();
+    this.ready.clear();
+    await Promise.all(all.map((p) => p.context.close().catch(() => {})));
+  }
+}
