@@ -13,6 +13,20 @@ import type { ActorChange, AnyActorKind } from './types.ts';
  * Measured (bench/actors/turns.ts, 2 vCPU, hot key, 50 senders): one transaction per turn ~1.9k turns/s; one per
  * round (group commit) ~9-10k turns/s with ~45 turns per transaction.
  */
+/**
+ * A failed commit, with the transaction id when the transaction got that far: a connection lost during COMMIT leaves
+ * the outcome unknown, and `txid_status(txid)` tells which it was (resolveOutcome), so that commands without a
+ * durable id record are never applied twice.
+ */
+export class CommitFailed extends Error {
+  constructor(
+    readonly error: unknown,
+    readonly txid: string | null,
+  ) {
+    super('actor commit failed', { cause: error });
+  }
+}
+
 export async function commitRounds(sql: Sql, kind: AnyActorKind, rounds: Round[], idleTimeoutMs: number): Promise<void> {
   const slots = new Map<number, number>();
   for (const r of rounds) slots.set(r.cell.slot.partition, r.cell.slot.epoch);
@@ -39,17 +53,42 @@ export async function commitRounds(sql: Sql, kind: AnyActorKind, rounds: Round[]
     }
   }
 
-  await sql.begin(async (tx) => {
-    const pending: Promise<unknown>[] = [fence(tx, kind.name, [...slots].map(([partition, epoch]) => ({ partition, epoch })), idleTimeoutMs)];
-    if (changes.length > 0) pending.push(kind.persist(tx, changes));
-    if (rec.commandIds.length > 0) {
-      pending.push(tx`
-        INSERT INTO actor_commands (kind, actor_id, command_id, partition, ok, reply)
-        SELECT ${kind.name}, * FROM unnest(${rec.actorIds}::text[], ${rec.commandIds}::text[], ${rec.partitions}::int[], ${rec.oks.map((ok) => (ok ? 't' : 'f'))}::text[]::boolean[], ${rec.replies}::text[]::jsonb[])`);
+  let txid: string | null = null;
+  try {
+    await sql.begin(async (tx) => {
+      const fenced = fence(tx, kind.name, [...slots].map(([partition, epoch]) => ({ partition, epoch })), idleTimeoutMs).then((id) => (txid = id));
+      const pending: Promise<unknown>[] = [fenced];
+      if (changes.length > 0) pending.push(kind.persist(tx, changes));
+      if (rec.commandIds.length > 0) {
+        pending.push(tx`
+          INSERT INTO actor_commands (kind, actor_id, command_id, partition, ok, reply)
+          SELECT ${kind.name}, * FROM unnest(${rec.actorIds}::text[], ${rec.commandIds}::text[], ${rec.partitions}::int[], ${rec.oks.map((ok) => (ok ? 't' : 'f'))}::text[]::boolean[], ${rec.replies}::text[]::jsonb[])`);
+      }
+      pending.push(...writeTimers(tx, kind.name, timers));
+      await Promise.all(pending);
+    });
+  } catch (err) {
+    throw new CommitFailed(err, txid);
+  }
+}
+
+/**
+ * Whether the transaction `txid` committed, asked until Postgres answers (it may be down: the caller's rounds wait,
+ * which is right, since answering either way without knowing could apply a command twice or lose it).
+ */
+export async function resolveOutcome(sql: Sql, txid: string, stillWanted: () => boolean): Promise<'committed' | 'aborted' | 'abandoned'> {
+  for (let delay = 50; ; delay = Math.min(delay * 2, 5_000)) {
+    if (!stillWanted()) return 'abandoned';
+    try {
+      const [r] = await sql<{ s: string | null }[]>`SELECT txid_status(${txid}::bigint) AS s`;
+      if (r?.s === 'committed') return 'committed';
+      // null: older than the commit-status horizon, impossible this soon; treat like aborted (not applied).
+      if (r?.s !== 'in progress') return 'aborted';
+    } catch {
+      /* still unreachable */
     }
-    pending.push(...writeTimers(tx, kind.name, timers));
-    await Promise.all(pending);
-  });
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
 }
 
 /** Stored outcomes of commands already applied (the pre-turn check of possibly repeated commands). */

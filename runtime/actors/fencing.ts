@@ -40,12 +40,15 @@ export async function claimEpochs(sql: Sql, kind: string, owner: string, claims:
 }
 
 /**
- * First statement of every turn transaction; raises SQLSTATE TA001 (errors.ts: 'fenced') when an epoch moved on.
+ * First statement of every turn transaction; raises SQLSTATE TA001 (errors.ts: 'fenced') when an epoch moved on, and
+ * returns the transaction id (for resolving an unknown outcome, commit.ts).
  * It also bounds how long the transaction may sit idle (a process frozen mid-commit, e.g. SIGSTOP or a VM pause):
  * Postgres ends the session after `idleTimeoutMs`, releasing the share locks a new owner's claim waits for.
  */
-export function fence(tx: TxSql, kind: string, slots: ReadonlyArray<{ partition: number; epoch: number }>, idleTimeoutMs: number): Promise<unknown> {
-  return tx`
+export async function fence(tx: TxSql, kind: string, slots: ReadonlyArray<{ partition: number; epoch: number }>, idleTimeoutMs: number): Promise<string> {
+  const [r] = await tx<{ txid: string }[]>`
     SELECT set_config('idle_in_transaction_session_timeout', ${String(idleTimeoutMs)}, true),
-           actor_fence(${kind}, ${slots.map((s) => s.partition)}::int[], ${slots.map((s) => s.epoch)}::bigint[])`;
+           actor_fence(${kind}, ${slots.map((s) => s.partition)}::int[], ${slots.map((s) => s.epoch)}::bigint[]),
+           txid_current()::text AS txid`;
+  return r!.txid;
 }

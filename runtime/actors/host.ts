@@ -3,7 +3,7 @@ import type { Sql } from '../db.ts';
 import type { RedisKeys } from '../keys.ts';
 import type { Logger } from '../log.ts';
 import { ActorCell, type PartitionSlot } from './cell.ts';
-import { commitRounds } from './commit.ts';
+import { commitRounds, resolveOutcome } from './commit.ts';
 import { Committer } from './committer.ts';
 import { decodeStreamEntry, type Envelope } from './envelope.ts';
 import { Gate } from './gate.ts';
@@ -96,6 +96,7 @@ export class KindHost {
       requeue: (cell, envs) => this.requeue(cell, envs),
       retryLater: (cell) => this.retryLater(cell),
       fenced: (slot) => this.onFenced(slot),
+      resolve: (txid) => resolveOutcome(d.sql, txid, () => !this.stopping),
     };
   }
 

@@ -3,6 +3,7 @@ import type { ActorCell, PartitionSlot } from './cell.ts';
 import type { Envelope } from './envelope.ts';
 import { classifyCommitError, type WireError } from './errors.ts';
 import type { ActorMetrics } from './metrics.ts';
+import { CommitFailed } from './commit.ts';
 import { addAck, type Replies } from './replies.ts';
 import type { Round } from './round.ts';
 import type { TimerPoller } from './timers.ts';
@@ -15,8 +16,9 @@ import type { CommitListener } from './types.ts';
  *   fenced     -> rounds of the lost partitions are handed back (local commands re-sent by their client, stream
  *                 commands left pending for the new owner) and the partition is dropped; rounds of other
  *                 partitions in the same batch are committed again as they are (their epochs still hold)
- *   transient  -> commands back at the head of the mailbox marked "check first" (the transaction may have
- *                 committed after all), state dropped and reloaded, retry after a backoff
+ *   transient  -> when the connection broke after the transaction began, Postgres is asked whether it committed
+ *                 (txid_status) and the rounds complete or retry accordingly; otherwise commands go back to the
+ *                 head of the mailbox marked "check first", state is dropped and reloaded, retry after a backoff
  *   permanent  -> the same, and the actor then commits alone one command at a time; a command that still fails
  *                 alone is a poison command: rejected (INTERNAL_ERROR) and acknowledged rather than retried forever
  */
@@ -44,6 +46,8 @@ export interface RoundControl {
   requeue(cell: ActorCell, envs: Envelope[]): void;
   retryLater(cell: ActorCell): void;
   fenced(slot: PartitionSlot): void;
+  /** Whether transaction `txid` committed (asks Postgres until it answers; 'abandoned' when the host stops). */
+  resolve(txid: string): Promise<'committed' | 'aborted' | 'abandoned'>;
 }
 
 const POISON: WireError = { code: 'INTERNAL_ERROR', message: 'The command could not be committed and was dropped', status: 500 };
@@ -84,9 +88,21 @@ export async function completeRounds(c: RoundControl, rounds: Round[]): Promise<
   for (const r of rounds) c.finishRound(r.cell);
 }
 
-export function failRounds(c: RoundControl, rounds: Round[], err: unknown): void {
+export function failRounds(c: RoundControl, rounds: Round[], failure: unknown): void {
+  const err = failure instanceof CommitFailed ? failure.error : failure;
+  const txid = failure instanceof CommitFailed ? failure.txid : null;
   const f = classifyCommitError(err);
   c.metrics.commits.inc({ kind: c.name, result: f.type });
+  if (f.type === 'transient' && txid) {
+    // The connection broke after the transaction started: it may have committed. Never guess.
+    c.log.warn({ err, kind: c.name, txid }, 'actor commit outcome unknown; asking Postgres');
+    void c.resolve(txid).then((outcome) => {
+      if (outcome === 'committed') return completeRounds(c, rounds);
+      if (outcome === 'aborted') return retryRounds(c, rounds, f.type, err);
+      for (const r of rounds) c.finishRound(r.cell); // abandoned: stopping
+    });
+    return;
+  }
   if (f.type === 'fenced') {
     c.counts.fencedCommits++;
     const lost = new Set(f.partitions);
@@ -103,11 +119,15 @@ export function failRounds(c: RoundControl, rounds: Round[], err: unknown): void
     }
     return;
   }
-  c.log.warn({ err, kind: c.name, failure: f.type, rounds: rounds.length }, 'actor commit failed; retrying');
+  retryRounds(c, rounds, f.type, err);
+}
+
+function retryRounds(c: RoundControl, rounds: Round[], type: 'transient' | 'permanent', err: unknown): void {
+  c.log.warn({ err, kind: c.name, failure: type, rounds: rounds.length }, 'actor commit failed; retrying');
   for (const r of rounds) {
     const cell = r.cell;
     const envs = r.turns.flatMap((t) => [t.env, ...t.dups]);
-    if (f.type === 'permanent' && cell.isolate > 0 && r.turns.length === 1) {
+    if (type === 'permanent' && cell.isolate > 0 && r.turns.length === 1) {
       // Alone and one command, and still failing: a poison command. Reject it rather than block the actor.
       c.log.error({ err, kind: c.name, id: cell.id, commandId: envs[0]?.commandId }, 'actor command cannot be committed; rejected');
       const acks = new Map<number, string[]>();
@@ -122,7 +142,7 @@ export function failRounds(c: RoundControl, rounds: Round[], err: unknown): void
       c.finishRound(cell);
       continue;
     }
-    if (f.type === 'permanent') cell.isolate = Math.max(cell.isolate, envs.length);
+    if (type === 'permanent') cell.isolate = Math.max(cell.isolate, envs.length);
     c.requeue(cell, envs);
     cell.loaded = false;
     cell.state = undefined;
