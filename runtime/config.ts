@@ -45,6 +45,14 @@ const ConfigSchema = z.object({
   TAKOS_TASK_RUN_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   /** How often a process refreshes the heartbeat of its task runs and notices runs cancelled on another process. */
   TAKOS_TASK_RUN_HEARTBEAT_MS: z.coerce.number().int().min(50).max(10_000).default(5_000),
+  /** Browser worker pool (workers/browser): most sessions per worker; unset = sized to the machine (capacity.ts). */
+  BROWSER_MAX_SESSIONS: z.coerce.number().int().min(1).max(1024).optional(),
+  BROWSER_QUEUE_MAX: z.coerce.number().int().min(0).optional(),
+  BROWSER_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+  /** Let pages reach 127.0.0.0/8 and ::1. For tests and local development only; every other internal range stays blocked. */
+  BROWSER_ALLOW_LOOPBACK: bool.default(false),
+  /** Optional Chromium binary; default /usr/lib/chromium/chromium or /usr/bin/chromium. */
+  CHROMIUM_PATH: z.string().optional(),
 });
 
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string; publicUrl: string; projectRoots: string[] };

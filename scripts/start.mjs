@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ensureNodeModules, ensureDatabase, log, root, startPostgres, startRedis } from './lib/services.mjs';
 import { processTree } from './lib/procfile.mjs';
+import { ensureChromium } from './lib/chromium.mjs';
 
 ensureNodeModules();
 const dataDir = path.resolve(process.env.TAKOS_DATA_DIR ?? path.join(root, '.data'));
@@ -15,6 +16,8 @@ const port = process.env.PORT ?? '8787';
 const stops = [];
 let shuttingDown = false;
 const env = { ...process.env, TAKOS_DATA_DIR: dataDir, PORT: port };
+const chromium = ensureChromium({ required: false }); // for the browser worker pool; without it only browser sessions are off
+if (chromium) env.CHROMIUM_PATH = chromium;
 
 try {
   if (!env.DATABASE_URL) {

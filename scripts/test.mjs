@@ -8,6 +8,7 @@ import { readFileSync, rmSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { ensureNodeModules, ensureDatabase, log, root, startPostgres, startRedis } from './lib/services.mjs';
 import { verifyUws } from './lib/verify-uws.mjs';
+import { ensureChromium } from './lib/chromium.mjs';
 
 const args = process.argv.slice(2);
 const quick = process.env.TAKOS_TEST_QUICK === '1'; // skip type-check and lint while iterating
@@ -31,7 +32,7 @@ if (!quick) {
 const dataDir = path.join(root, '.data', `test-${process.pid}`);
 rmSync(dataDir, { recursive: true, force: true });
 const stops = [];
-const env = { ...process.env, CI: process.env.CI ?? '' };
+const env = { ...process.env, CI: process.env.CI ?? '', CHROMIUM_PATH: ensureChromium() }; // browser pool tests drive a real Chromium
 let status = 1;
 try {
   if (!env.DATABASE_URL) {

@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../runtime/errors.ts';
 import { LoadSampler, defaultMaxSessions } from '../../workers/browser/capacity.ts';
 import { MARKER_DIR, chromiumArgs, findChromium } from '../../workers/browser/chromium.ts';
-import type { BrowserPool } from '../../workers/browser/pool.ts';
+import { loadConfig } from '../../runtime/config.ts';
+import { poolOptionsFromConfig } from '../../workers/browser/config.ts';
+import { BrowserPool } from '../../workers/browser/pool.ts';
 import { processStartTime } from '../../workers/browser/reaper.ts';
 import { startPool, startSite, testDataRoot, type Site } from './site.ts';
 
@@ -54,6 +56,14 @@ describe('sizing and load', () => {
     expect(defaultMaxSessions(2 * GiB, 8)).toBe(1);
     expect(defaultMaxSessions(4 * GiB, 4)).toBe(12); // (2 GiB - 2 browsers * 400 MB) / 100 MB
     expect(defaultMaxSessions(512 * GiB, 64)).toBe(256);
+  });
+
+  it('the loopback switch is off unless configured', () => {
+    const base = { DATABASE_URL: 'postgres://x/y', REDIS_URL: 'redis://x' };
+    expect(poolOptionsFromConfig(loadConfig(base)).allowLoopback).toBe(false);
+    expect(new BrowserPool({ executablePath: '/bin/true' }).guard.allowLoopback).toBe(false);
+    const on = poolOptionsFromConfig(loadConfig({ ...base, BROWSER_ALLOW_LOOPBACK: '1', BROWSER_MAX_SESSIONS: '3' }));
+    expect(on).toMatchObject({ allowLoopback: true, maxSessions: 3, queueTimeoutMs: 30_000 });
   });
 
   it('the real load sampler reports CPU and memory fractions', async () => {
