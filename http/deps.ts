@@ -1,7 +1,13 @@
+import type { Queue } from 'bullmq';
 import type { Kernel } from '../runtime/kernel.ts';
+import type { ActorSystem } from '../runtime/actors/index.ts';
+import type { RunJobData } from '../workers/runs/queue.ts';
 
 /**
- * What handlers receive as `c.deps`. Capabilities added by later subsystems (actor host, queues, blob store) extend
- * this interface, so a handler's needs are visible from its imports and a test builds the same object for real.
+ * What handlers receive as `c.deps`: the process kernel plus the application services composed on it
+ * (compose.ts). A handler's needs are visible from its imports, and a test builds the same object for real.
  */
-export type AppDeps = Kernel;
+export interface AppDeps extends Kernel {
+  actors: ActorSystem;
+  queues: { runs: Queue<RunJobData> };
+}

@@ -183,8 +183,14 @@ export function createHttpServer(deps: AppDeps, routes: AnyRoute[], wsRoutes: Ws
       open: (ws) => {
         openSockets++;
         const ud = ws.getUserData();
-        ud.conn = wrapSocket(ws);
-        ud.handler.open(ud.conn);
+        const conn = wrapSocket(ws);
+        ud.conn = conn;
+        // uWS runs `open` inside the cork of our asynchronous `res.upgrade`; sending from there can dirty-close the new
+        // socket in the uWS build we pin (uWebSockets.js#1108, fixed upstream by uWebSockets#1929). Seen here as ~1 in
+        // 5 sockets closing with 1006 right after `connected` under load. So the handler opens on the next turn.
+        setImmediate(() => {
+          if (!conn.closed) ud.handler.open(conn);
+        });
       },
       message: (ws, msg, isBinary) => {
         const ud = ws.getUserData();

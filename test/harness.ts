@@ -8,6 +8,10 @@ import { createDb } from '../runtime/db.ts';
 import { createKernel, type Kernel } from '../runtime/kernel.ts';
 import { createLogger } from '../runtime/log.ts';
 import { buildApp } from '../http/app.ts';
+import { composeApp } from '../compose.ts';
+import type { AppDeps } from '../http/deps.ts';
+import type { ActorSystemOptions } from '../runtime/actors/index.ts';
+import { startRunsWorker } from '../workers/runs/worker.ts';
 import { createPat, createUser } from '../runtime/identity/users.ts';
 
 /**
@@ -17,6 +21,8 @@ import { createPat, createUser } from '../runtime/identity/users.ts';
 export interface TestServer {
   url: string;
   kernel: Kernel;
+  /** The composed application (kernel + actor system + queues), as handlers see it in `c.deps`. */
+  deps: AppDeps;
   config: Config;
   dbName: string;
   /** A server admin, created directly in the database (as `npm start` does). */
@@ -61,6 +67,12 @@ export interface StartOpts {
    * auth cache and port), to test what must hold across processes. Closing it leaves the database in place.
    */
   attachTo?: TestServer;
+  /** Worker kinds to run in this process next to the server (e.g. ['runs']). */
+  workers?: Array<'runs'>;
+  /** Environment for the workers (model provider settings). */
+  workerEnv?: Record<string, string | undefined>;
+  /** Actor timings for tests that wait for takeovers. */
+  actors?: ActorSystemOptions;
 }
 
 export async function startTestServer(opts: StartOpts = {}): Promise<TestServer> {
@@ -92,7 +104,11 @@ export async function startTestServer(opts: StartOpts = {}): Promise<TestServer>
     ...overrides,
   });
   const kernel = await createKernel(config, { log: createLogger(config.LOG_LEVEL), database: dbName });
-  const { server } = buildApp(kernel);
+  const app = await composeApp(kernel, { hosting: true, ...(opts.actors ? { actors: opts.actors } : {}) });
+  const { server } = buildApp(app.deps);
+  const workers = (opts.workers ?? []).map(() =>
+    startRunsWorker(app.deps, { env: { TAKOS_DEMO_DELAY_MS: '0', ...opts.workerEnv }, staleAfterMs: 3_000, heartbeatMs: 500 }),
+  );
   const port = await server.listen('127.0.0.1', 0);
   const url = `http://127.0.0.1:${port}`;
 
@@ -131,6 +147,7 @@ export async function startTestServer(opts: StartOpts = {}): Promise<TestServer>
   return {
     url,
     kernel,
+    deps: app.deps,
     config,
     dbName,
     admin,
@@ -144,6 +161,8 @@ export async function startTestServer(opts: StartOpts = {}): Promise<TestServer>
     },
     async close() {
       await server.close(1000);
+      await Promise.all(workers.map((w) => w.close()));
+      await app.stop();
       await kernel.close();
       if (!attached) await adminSql.unsafe(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => {});
       await adminSql.end();

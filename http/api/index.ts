@@ -1,6 +1,7 @@
 import type { AnyRoute } from '../route.ts';
 import type { WsRoute } from '../ws.ts';
 import { adminRoutes } from './admin/routes.ts';
+import { runsRoutes, runsWsRoutes } from './runs/routes.ts';
 import { authRoutes } from './auth/routes.ts';
 import { authSessionRoutes } from './auth-session/routes.ts';
 import { meRoutes } from './me/routes.ts';
@@ -17,10 +18,10 @@ import { projectsTasksRoutes } from './tasks/index.ts';
  * exporting its routes. Adding a family = adding its folder and one line here.
  */
 export function familyRoutes(): AnyRoute[] {
-  return [...adminRoutes(), ...meRoutes(), ...setupRoutes(), ...authRoutes(), ...authSessionRoutes(), ...seedRepositoryRoutes(), ...spacesRoutes(), ...spaceMembersRoutes(), ...threadsRoutes(), ...publicShareRoutes(), ...projectsTasksRoutes()];
+  return [...adminRoutes(), ...meRoutes(), ...setupRoutes(), ...authRoutes(), ...authSessionRoutes(), ...seedRepositoryRoutes(), ...spacesRoutes(), ...spaceMembersRoutes(), ...threadsRoutes(), ...runsRoutes(), ...publicShareRoutes(), ...projectsTasksRoutes()];
 }
 
 /** WebSocket routes of the families (each also has an HTTP route at the same path answering 426). */
 export function familyWsRoutes(): WsRoute[] {
-  return [];
+  return [...runsWsRoutes()];
 }

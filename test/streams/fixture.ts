@@ -6,6 +6,7 @@ import { sseStream } from '../../http/stream/sse.ts';
 import { wsStreamHandler } from '../../http/stream/ws-stream.ts';
 import { wsRoute } from '../../http/ws.ts';
 import type { Kernel } from '../../runtime/kernel.ts';
+import type { AppDeps } from '../../http/deps.ts';
 import type { EventHistory, StreamEvent } from '../../runtime/streams/types.ts';
 
 /**
@@ -48,7 +49,7 @@ export class Writer {
   }
 }
 
-export async function streamServer(k: Kernel): Promise<{ server: HttpServer; url: string; wsUrl: string }> {
+export async function streamServer(k: AppDeps): Promise<{ server: HttpServer; url: string; wsUrl: string }> {
   const h = history(k);
   k.streams.hub.registerHistory(KIND, h);
   const deps = { hub: k.streams.hub, tail: k.streams.tail, history: h };
@@ -119,8 +120,8 @@ export async function* readSse(url: string, opts: { lastEventId?: number; signal
 }
 
 /** Collects the event ids a WebSocket client receives (replay and live), in arrival order. */
-export function wsClient(url: string) {
-  const ws = new WebSocket(url);
+export function wsClient(url: string, headers: Record<string, string> = {}) {
+  const ws = new WebSocket(url, { headers });
   const ids: number[] = [];
   const messages: Array<Record<string, unknown>> = [];
   const texts: string[] = [];
@@ -133,17 +134,25 @@ export function wsClient(url: string) {
     if (m.type === 'replay') for (const e of (m.data as { events: Array<{ id: number }> }).events) ids.push(e.id);
     else if (typeof m.eventId === 'number') ids.push(m.eventId);
   });
+  const closed: { code?: number; reason?: string } = {};
+  ws.on('close', (code, reason) => {
+    closed.code = code;
+    closed.reason = reason.toString();
+  });
+  ws.on('error', (err) => {
+    closed.reason = `error: ${err.message}`;
+  });
   const opened = new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
   });
-  return { ws, ids, messages, texts, opened };
+  return { ws, ids, messages, texts, opened, closed };
 }
 
-export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, what: string | (() => string) = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }

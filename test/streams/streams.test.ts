@@ -12,8 +12,8 @@ beforeAll(async () => {
   a = await startTestServer();
   b = await startTestServer({ attachTo: a });
   await createEventTable(a.kernel);
-  srvA = await streamServer(a.kernel);
-  srvB = await streamServer(b.kernel);
+  srvA = await streamServer(a.deps);
+  srvB = await streamServer(b.deps);
 });
 afterAll(async () => {
   await srvA.server.close(100);
