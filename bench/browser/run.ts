@@ -2,7 +2,9 @@
  * Browser pool benchmark (issue 6, item 5), at the library level (no HTTP; part 2 adds the route-level numbers).
  * See bench/browser/README.md for what each part measures and the goals.
  *
- *   node --import tsx bench/browser/run.ts [--iterations 20] [--sessions 30] [--loop 200] [--gap 300] [--no-write]
+ *   node --import tsx bench/browser/run.ts [--iterations 20] [--sessions 30] [--loop 200] [--gap 1500] [--no-write]
+ * `--gap` (ms) separates measurements so that the pool's spare-page refill (1 s after a create) never overlaps a
+ * measured baseline launch.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,7 +22,7 @@ const { values: args } = parseArgs({
     iterations: { type: 'string', default: '20' },
     sessions: { type: 'string', default: '30' },
     loop: { type: 'string', default: '200' },
-    gap: { type: 'string', default: '300' },
+    gap: { type: 'string', default: '1500' },
     'no-write': { type: 'boolean', default: false },
   },
 });
@@ -90,16 +92,21 @@ async function main() {
   for (let i = 0; i < HELD; i++) held.push(await pool.create({ url }));
   await sleep(1_000);
   const full = treePss();
+  const processesHeld = liveChromium(pool.markerRoot);
   for (const s of held) await s.close();
   const perSession = (full - idle) / HELD;
-  const memory = { idleMB: idle / MB, withSessionsMB: full / MB, perSessionMB: perSession / MB, sessionsPerGB: (1024 * MB) / perSession, sessionsPerGBInclBrowser: (HELD * 1024 * MB) / full };
+  const memory = { processesHeld, idleMB: idle / MB, withSessionsMB: full / MB, perSessionMB: perSession / MB, sessionsPerGB: (1024 * MB) / perSession, sessionsPerGBInclBrowser: (HELD * 1024 * MB) / full };
 
   // 3. LOOP sessions created and destroyed: RSS of the worker + PSS of Chromium before (after a warm-up) and after.
+  // With --expose-gc the worker's heap is collected before each reading, so the numbers compare live memory.
+  const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
   for (let i = 0; i < 20; i++) await (await pool.create({ url })).close();
   await sleep(1_000);
+  gc();
   const before = { worker: process.memoryUsage().rss, chromium: treePss(), processes: liveChromium(pool.markerRoot) };
   for (let i = 0; i < LOOP; i++) await (await pool.create({ url })).close();
   await sleep(2_000);
+  gc();
   const after = { worker: process.memoryUsage().rss, chromium: treePss(), processes: liveChromium(pool.markerRoot) };
   await pool.close();
   const leftAfterClose = liveChromium(pool.markerRoot);
@@ -129,7 +136,7 @@ async function main() {
     '| --- | ---: | ---: | ---: | --- | --- |',
     `| create -> first screenshot p50 (ms) | ${f(latency.warm.p50)} | ${f(latency.bare.p50)} | ${latency.ratioP50.toFixed(3)}x | <= 0.2x | ${verdict.latency ? 'yes' : 'NO'} |`,
     `| create -> first screenshot p99 (ms) | ${f(latency.warm.p99)} | ${f(latency.bare.p99)} | ${(latency.warm.p99 / latency.bare.p99).toFixed(3)}x | | |`,
-    `| PSS per session (MB) | ${f(memory.perSessionMB)} | | ${f(memory.sessionsPerGB)} sessions/GB (${f(memory.sessionsPerGBInclBrowser)} incl. browser) | >= 10/GB | ${verdict.density ? 'yes' : 'NO'} |`,
+    `| PSS per session (MB), ${HELD} held, ${processesHeld} processes | ${f(memory.perSessionMB)} | | ${f(memory.sessionsPerGB)} sessions/GB (${f(memory.sessionsPerGBInclBrowser)} incl. browser) | >= 10/GB | ${verdict.density ? 'yes' : 'NO'} |`,
     `| ${LOOP}-session loop: worker RSS / Chromium PSS growth | ${f(loop.workerRssGrowthPct)}% / ${f(loop.chromiumPssGrowthPct)}% | | processes ${loop.processesBefore} -> ${loop.processesAfter}, ${leftAfterClose} after close | <= 5%, none left | ${verdict.loop ? 'yes' : 'NO'} |`,
   ].join('\n');
   out(md);
