@@ -1,0 +1,58 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestServer } from '../harness.ts';
+
+export interface AppChild {
+  proc: ChildProcess;
+  hostId: string;
+  owned: number[];
+  exited: Promise<number | null>;
+  kill9(): Promise<void>;
+}
+
+const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'app-child.ts');
+
+/** Starts test/support/app-child.ts as a real child process on the test server's database and Redis prefix. */
+export async function spawnApp(s: TestServer, env: Record<string, string>): Promise<AppChild> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'takos-app-child-'));
+  const proc = spawn(process.execPath, ['--import', 'tsx', SCRIPT], {
+    env: { ...process.env, TAKOS_DATA_DIR: dataDir, TEST_DB_NAME: s.dbName, REDIS_PREFIX: s.config.REDIS_PREFIX, SERVICE_TOKEN_SECRET: s.config.SERVICE_TOKEN_SECRET!, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  void exited.then(() => rm(dataDir, { recursive: true, force: true }));
+  const child: AppChild = {
+    proc,
+    hostId: '',
+    owned: [],
+    exited,
+    async kill9() {
+      proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+  let buf = '';
+  await new Promise<void>((resolve, reject) => {
+    proc.once('exit', (code) => reject(new Error(`app child exited early (${code})`)));
+    proc.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          const m = JSON.parse(line) as { ready?: boolean; hostId?: string; owned?: number[] };
+          if (m.hostId) child.hostId = m.hostId;
+          if (m.owned) child.owned = m.owned;
+          if (m.ready) resolve();
+        } catch {
+          /* not ours */
+        }
+      }
+    });
+  });
+  return child;
+}
