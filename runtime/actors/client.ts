@@ -37,14 +37,16 @@ export class ActorClient {
   private stopped = false;
   private readonly onMessage = (channel: string, message: string) => {
     if (channel !== this.channel) return;
-    let m: ReplyMessage;
+    let parsed: ReplyMessage | ReplyMessage[];
     try {
-      m = JSON.parse(message) as ReplyMessage;
+      parsed = JSON.parse(message) as ReplyMessage | ReplyMessage[];
     } catch {
       return;
     }
-    const set = this.waiters.get(m.c);
-    if (set) for (const w of [...set]) w(m);
+    for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
+      const set = this.waiters.get(m.c);
+      if (set) for (const w of [...set]) w(m);
+    }
   };
 
   constructor(private readonly d: ClientDeps) {

@@ -58,7 +58,7 @@ export function decodeStreamEntry(streamId: string, fields: string[], claimed: b
   };
 }
 
-/** Reply message on a system's reply channel. */
+/** Reply on a system's reply channel; several for one channel travel as a JSON array of these. */
 export interface ReplyMessage {
   c: string;
   ok: boolean;
@@ -66,9 +66,8 @@ export interface ReplyMessage {
   e?: WireError;
 }
 
-export function encodeReply(commandId: string, outcome: Outcome): string {
-  const m: ReplyMessage = outcome.ok ? { c: commandId, ok: true, r: outcome.reply ?? null } : { c: commandId, ok: false, e: outcome.error };
-  return JSON.stringify(m);
+export function replyMessage(commandId: string, outcome: Outcome): ReplyMessage {
+  return outcome.ok ? { c: commandId, ok: true, r: outcome.reply ?? null } : { c: commandId, ok: false, e: outcome.error };
 }
 
 /** Compares stream ids ("<ms>-<seq>") numerically. */

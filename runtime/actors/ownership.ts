@@ -127,9 +127,13 @@ export class Ownership {
   private async doTick(): Promise<void> {
     const { cmd, keys, hostId, opts } = this.d;
     const kind = this.host.name;
-    const live = await scripts.heartbeatHost(cmd, keys.actorHosts(kind), hostId, opts.leaseTtlMs, true);
+    // Bounded: ioredis queues commands while reconnecting; a tick must still get to the expiry check in renew().
+    const live = await within(scripts.heartbeatHost(cmd, keys.actorHosts(kind), hostId, opts.leaseTtlMs, true), opts.renewEveryMs).catch((err: unknown) => {
+      this.d.log.warn({ err, kind }, 'actor host heartbeat failed');
+      return null;
+    });
     await this.renew();
-    if (this.stopped || this.balancing) return;
+    if (this.stopped || this.balancing || !live) return;
     this.balancing = this.balance(live)
       .catch((err: unknown) => this.d.log.warn({ err, kind }, 'actor partition balancing failed'))
       .finally(() => (this.balancing = null));
@@ -167,7 +171,8 @@ export class Ownership {
     const sentAt = performance.now();
     let ok: boolean[];
     try {
-      ok = await scripts.renewLeases(this.d.cmd, held.map((s) => ({ key: this.d.keys.actorLease(this.host.name, s.partition), value: s.leaseValue })), this.d.opts.leaseTtlMs);
+      const leases = held.map((s) => ({ key: this.d.keys.actorLease(this.host.name, s.partition), value: s.leaseValue }));
+      ok = await within(scripts.renewLeases(this.d.cmd, leases, this.d.opts.leaseTtlMs), this.d.opts.renewEveryMs);
     } catch (err) {
       // Redis unreachable: keep serving while the leases are surely still ours, then stop (someone may take over).
       const now = performance.now();
@@ -277,4 +282,13 @@ export class Ownership {
   private async announce(): Promise<void> {
     await this.d.cmd.publish(this.d.keys.actorRebalance(this.host.name), this.d.hostId).catch(() => undefined);
   }
+}
+
+/** Rejects when `p` has not settled within `ms` (the operation itself goes on). */
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -15,22 +15,36 @@ const PARTITIONS = 16;
 const BOUND_MS = FAST.leaseTtlMs! + FAST.renewEveryMs! + 2_000;
 const ledger = ledgerKind({ partitions: PARTITIONS });
 let s: TestServer;
-const hosts: Host[] = [];
+/** The in-process host that survives, and a client-only process that sends every command through the streams. */
+let survivor: Host;
+let client: Host;
 const children: Child[] = [];
 
 beforeAll(async () => {
   s = await startTestServer();
   await createLedgerTables(s.kernel.sql);
+  survivor = await startHost(s, [ledger]);
+  client = await startHost(s, [ledger], { hosting: false });
 });
 
 afterAll(async () => {
   for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
-  for (const h of hosts.reverse()) await h.close();
+  await client?.close();
+  await survivor?.close();
   await s?.close();
 });
 
-/** Sends `n` adds over `keys` actors through a client-only process, retrying a timed-out send with the same id. */
-function traffic(client: Host, prefix: string, n: number, keys: number) {
+/** A child owner process sharing the partitions evenly with the survivor. */
+async function childOwner(): Promise<Child> {
+  // 20 ms inside every commit of the child: at the kill, transactions are in flight and commands unacknowledged.
+  const child = await spawnHost(s, { LEDGER_PARTITIONS: String(PARTITIONS), LEDGER_COMMIT_DELAY_MS: '20' });
+  children.push(child);
+  await waitFor(() => child.owned.length === PARTITIONS / 2 && survivor.system.stats('ledger').owned.length === PARTITIONS / 2, 'an even split');
+  return child;
+}
+
+/** Sends `n` adds over `keys` actors through the client-only process, retrying a timed-out send with the same id. */
+function traffic(prefix: string, n: number, keys: number) {
   let sent = 0;
   const one = async (i: number) => {
     for (;;) {
@@ -73,17 +87,9 @@ async function assertExactlyOnce(prefix: string, n: number, keys: number) {
 
 describe('owner crash with commands in flight', () => {
   it('SIGKILL: the survivor takes over within the bound and every command is applied exactly once', async () => {
-    // 20 ms inside every commit of the child: at the kill, transactions are in flight and commands unacknowledged.
-    const child = await spawnHost(s, { LEDGER_PARTITIONS: String(PARTITIONS), LEDGER_COMMIT_DELAY_MS: '20' });
-    children.push(child);
-    await waitFor(() => child.owned.length === PARTITIONS, 'child owns every partition');
-    const survivor = await startHost(s, [ledger]);
-    hosts.push(survivor);
-    await waitFor(() => child.owned.length === 8 && survivor.system.stats('ledger').owned.length === 8, 'an even split');
-    const client = await startHost(s, [ledger], { hosting: false });
-    hosts.push(client);
-
-    const t = traffic(client, 'k9-', 600, 30);
+    const child = await childOwner();
+    const replayedBefore = survivor.system.stats('ledger').replayed;
+    const t = traffic('k9-', 600, 30);
     const childParts = new Set(child.owned);
     const onChild = [...Array(30).keys()].map((i) => `k9-${i}`).filter((id) => childParts.has(survivor.system.partitionOf('ledger', id)));
     await waitFor(async () => {
@@ -100,16 +106,12 @@ describe('owner crash with commands in flight', () => {
     await t.all;
     await assertExactlyOnce('k9-', 600, 30);
     // The premise held: the child died with commands it had not acknowledged, and the survivor replayed them.
-    expect(survivor.system.stats('ledger').replayed).toBeGreaterThan(0);
+    expect(survivor.system.stats('ledger').replayed).toBeGreaterThan(replayedBefore);
   });
 
   it('SIGSTOP: a frozen owner is taken over within the bound; resumed, it cannot commit, and nothing is applied twice', async () => {
-    const child = await spawnHost(s, { LEDGER_PARTITIONS: String(PARTITIONS), LEDGER_COMMIT_DELAY_MS: '20' });
-    children.push(child);
-    const survivor = hosts[0]!;
-    await waitFor(() => child.owned.length === 8 && survivor.system.stats('ledger').owned.length === 8, 'an even split with the new child');
-    const client = hosts[1]!;
-    const t = traffic(client, 'zz-', 400, 20);
+    const child = await childOwner();
+    const t = traffic('zz-', 400, 20);
     await waitFor(async () => {
       const [r] = await s.kernel.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM test_ledger_events WHERE actor_id LIKE 'zz-%'`;
       return r!.n >= 80;
