@@ -12,8 +12,10 @@ import type { DerivedStatus, TaskFacts } from './types.ts';
  * transaction as every change to the project's tasks, dependencies and runs, and the ref key changes whenever the
  * repository's refs may have (refs.ts). The version is read (with the access check) before the rows are loaded, so a
  * snapshot is never older than its key. A snapshot with a live run also expires when that run's heartbeat would go
- * stale. Concurrent misses for the same key share one load. `extras` lets readers hang per-snapshot caches (rendered
- * lists) on a snapshot, so they die with it.
+ * stale. Concurrent misses for the same key share one load. The rows are kept per project under the version alone,
+ * so a change of refs only (a merge, a run's commit) re-derives without reading the database, and a database change
+ * only re-reads the database (the ref facts are cached in refs.ts). `extras` lets readers hang per-snapshot caches
+ * (rendered lists) on a snapshot, so they die with it.
  */
 export interface BoardSnapshot {
   projectId: string;
@@ -35,9 +37,23 @@ export interface BoardProject {
   version: string;
 }
 
+interface Rows {
+  version: string;
+  tasks: BoardTaskRow[];
+  byId: Map<string, BoardTaskRow>;
+  children: Map<string, string[]>;
+  deps: Map<string, string[]>;
+  latest: Map<string, TaskRunRow>;
+  forks: Map<string, string | null>;
+  /** Live runs' heartbeats are read with the rows; past this time they must be read again (see Derivation). */
+  validUntil: number;
+}
+
 export class Board {
   private readonly snapshots = new Map<string, BoardSnapshot>();
   private readonly loading = new Map<string, Promise<BoardSnapshot>>();
+  /** The rows of the last snapshot per project: a ref change alone re-derives from them without reading the database. */
+  private readonly rows = new Map<string, Rows>();
 
   constructor(
     private readonly sql: Sql,
@@ -69,30 +85,42 @@ export class Board {
     return snap;
   }
 
-  private async build(project: BoardProject, key: string, refs: Parameters<typeof deriveStatuses>[0]['refs']): Promise<BoardSnapshot> {
-    const rows = await loadBoardRows(this.sql, project.id);
+  private async loadRows(project: BoardProject): Promise<Rows> {
+    const cached = this.rows.get(project.id);
+    if (cached && cached.version === project.version && Date.now() < cached.validUntil) return cached;
+    const raw = await loadBoardRows(this.sql, project.id);
     const byId = new Map<string, BoardTaskRow>();
     const children = new Map<string, string[]>();
     const deps = new Map<string, string[]>();
     const latest = new Map<string, TaskRunRow>();
     const forks = new Map<string, string | null>();
-    for (const t of rows.tasks) byId.set(t.id, t);
-    for (const t of rows.tasks) {
+    for (const t of raw.tasks) byId.set(t.id, t);
+    for (const t of raw.tasks) {
       if (t.parent_id === null) continue;
       const list = children.get(t.parent_id);
       if (list) list.push(t.id);
       else children.set(t.parent_id, [t.id]);
     }
-    for (const d of rows.deps) {
+    for (const d of raw.deps) {
       const list = deps.get(d.task_id);
       if (list) list.push(d.depends_on_task_id);
       else deps.set(d.task_id, [d.depends_on_task_id]);
     }
-    for (const r of rows.latest) {
+    for (const r of raw.latest) {
       const { fork_sha, ...run } = r;
       latest.set(r.task_id, run);
       forks.set(r.task_id, fork_sha);
     }
+    const rows: Rows = { version: project.version, tasks: raw.tasks, byId, children, deps, latest, forks, validUntil: Infinity };
+    this.rows.delete(project.id);
+    if (this.rows.size >= this.maxProjects) this.rows.delete(this.rows.keys().next().value!);
+    this.rows.set(project.id, rows);
+    return rows;
+  }
+
+  private async build(project: BoardProject, key: string, refs: Parameters<typeof deriveStatuses>[0]['refs']): Promise<BoardSnapshot> {
+    const rows = await this.loadRows(project);
+    const { byId, children, deps, latest, forks } = rows;
     const facts: TaskFacts[] = rows.tasks.map((t) => {
       const run = latest.get(t.id);
       return {
@@ -108,6 +136,7 @@ export class Board {
       };
     });
     const { statuses, validUntil } = deriveStatuses({ tasks: facts, refs, baseBranch: project.base_branch, now: Date.now() });
+    rows.validUntil = validUntil;
     return { projectId: project.id, key, tasks: rows.tasks, byId, children, deps, latest, statuses, validUntil, extras: new Map() };
   }
 }

@@ -22,15 +22,16 @@ export interface LeafResult {
   liveUntil: number | null;
 }
 
+const result = (derived: DerivedStatus, liveUntil: number | null = null): LeafResult => ({ derived, liveUntil });
+
 export function leafStatus(t: TaskFacts, b: Blockers, ctx: LeafContext, statuses: Map<string, DerivedStatus>, title: (id: string) => string): LeafResult {
-  const done = (derived: DerivedStatus, liveUntil: number | null = null): LeafResult => ({ derived, liveUntil });
-  if (t.cancelledAt) return done({ status: 'cancelled', reasons: [{ code: 'cancelled', message: `cancelled at ${t.cancelledAt.toISOString()}` }] });
+  if (t.cancelledAt) return result({ status: 'cancelled', reasons: [{ code: 'cancelled', message: `cancelled at ${t.cancelledAt.toISOString()}` }] });
 
   const run = t.latestRun;
   const live = run !== null && (run.status === 'queued' || run.status === 'running');
   const staleAt = live ? run.heartbeatAt + ctx.staleMs : null;
   if (live && staleAt! > ctx.now) {
-    return done({ status: 'running', reasons: [{ code: `run_${run.status}`, run_id: run.id, message: `run ${run.id} is ${run.status}` }] }, staleAt);
+    return result({ status: 'running', reasons: [{ code: `run_${run.status}`, run_id: run.id, message: `run ${run.id} is ${run.status}` }] }, staleAt);
   }
 
   const { refs, branch, baseBranch } = ctx;
@@ -38,21 +39,21 @@ export function leafStatus(t: TaskFacts, b: Blockers, ctx: LeafContext, statuses
   // A branch still at its fork point holds no work of this task: being "merged" then means nothing.
   const hasWork = tip !== null && tip !== t.forkSha;
   if (hasWork && refs.merged.has(branch)) {
-    return done({ status: 'done', reasons: [{ code: 'branch_merged', message: `branch ${branch} (${short(tip)}) is merged into ${baseBranch}` }] });
+    return result({ status: 'done', reasons: [{ code: 'branch_merged', message: `branch ${branch} (${short(tip)}) is merged into ${baseBranch}` }] });
   }
 
   if (run && (run.status === 'failed' || live)) {
     const reason: Reason = live
       ? { code: 'run_lost', run_id: run.id, message: `run ${run.id} stopped reporting (no heartbeat for ${Math.round(ctx.staleMs / 1000)} s); its process was lost` }
       : { code: 'run_failed', run_id: run.id, message: `run ${run.id} failed${run.error ? `: ${run.error}` : ''}` };
-    return done({ status: 'failed', reasons: [reason] });
+    return result({ status: 'failed', reasons: [reason] });
   }
 
   const extra: Reason[] = [];
   if (!refs.available) extra.push({ code: 'repository_unavailable', message: `the repository could not be read: ${refs.error ?? 'unknown error'}` });
   if (run?.status === 'completed') {
     if (hasWork) {
-      return done({ status: 'needs_review', reasons: [{ code: 'unmerged_commits', run_id: run.id, message: `branch ${branch} (${short(tip)}) has commits not yet in ${baseBranch}` }] });
+      return result({ status: 'needs_review', reasons: [{ code: 'unmerged_commits', run_id: run.id, message: `branch ${branch} (${short(tip)}) has commits not yet in ${baseBranch}` }] });
     }
     if (refs.available) {
       extra.push(
@@ -64,5 +65,5 @@ export function leafStatus(t: TaskFacts, b: Blockers, ctx: LeafContext, statuses
   } else if (run?.status === 'cancelled') {
     extra.push({ code: 'run_cancelled', run_id: run.id, message: `run ${run.id} was cancelled` });
   }
-  return done(readiness(b, statuses, title, extra));
+  return result(readiness(b, statuses, title, extra));
 }

@@ -5,7 +5,7 @@ import type { RefFacts } from './types.ts';
 
 /**
  * Reads what a repository says about task branches with two git calls per repository state, whatever the number of
- * tasks: `for-each-ref` for every task branch tip, and `for-each-ref --merged=<base>` for those already in
+ * tasks: `for-each-ref` for every task branch tip (and the base's), and `for-each-ref --merged=<base>` for those in
  * base_branch (git paints reachability once for all of them, unlike one `merge-base --is-ancestor` per branch).
  *
  * Cached per (repository, base branch) under a key made of the stats (mtime ns, size, inode) of the files refs live
@@ -100,17 +100,20 @@ async function readFacts(repoPath: string, baseBranch: string): Promise<RefFacts
   const merged = new Set<string>();
   try {
     const base = `refs/heads/${baseBranch}`;
-    const [all, mergedOut, baseOut] = await Promise.all([
-      git(repoPath, ['for-each-ref', '--format=%(objectname) %(refname)', TASK_BRANCH_PREFIX]),
+    // The base branch's tip comes with the task branch tips (one process less than a separate rev-parse).
+    const [all, mergedOut] = await Promise.all([
+      git(repoPath, ['for-each-ref', '--format=%(objectname) %(refname)', TASK_BRANCH_PREFIX, base]),
       git(repoPath, ['for-each-ref', '--format=%(refname)', `--merged=${base}`, TASK_BRANCH_PREFIX]),
-      git(repoPath, ['rev-parse', '--verify', '--quiet', `${base}^{commit}`]).catch(() => ({ stdout: '' })),
     ]);
+    let baseSha: string | null = null;
     for (const line of all.stdout.split('\n')) {
       const sp = line.indexOf(' ');
-      if (sp > 0) tips.set(line.slice(sp + 1 + 'refs/heads/'.length), line.slice(0, sp));
+      if (sp <= 0) continue;
+      const ref = line.slice(sp + 1);
+      if (ref === base) baseSha = line.slice(0, sp);
+      else tips.set(ref.slice('refs/heads/'.length), line.slice(0, sp));
     }
     for (const line of mergedOut.stdout.split('\n')) if (line) merged.add(line.slice('refs/heads/'.length));
-    const baseSha = baseOut.stdout.trim() || null;
     if (!baseSha) return { available: false, error: `base branch ${baseBranch} does not exist`, baseSha: null, tips, merged: new Set() };
     return { available: true, error: null, baseSha, tips, merged };
   } catch (err) {

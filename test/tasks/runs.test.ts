@@ -128,8 +128,10 @@ describe('manual task runs', () => {
 
   it('allows one live run per task', async () => {
     const t = await createTask(s, alice, projectId, { description: words(30) });
-    const r1 = await start(t, {});
+    // No body at all starts a model run.
+    const r1 = await s.request('POST', `/api/tasks/${t}/runs`, { token: alice.token });
     expect(r1.status).toBe(202);
+    expect(r1.body.agent).toBe('model');
     const r2 = await start(t, { edits: [] });
     expect(r2.status).toBe(409);
     await waitForRun(s, alice, t, r1.body.id);

@@ -1,6 +1,6 @@
 import type { BoardSnapshot } from '../../../runtime/tasks/board.ts';
 import type { TaskStatus } from '../../../runtime/tasks/types.ts';
-import { taskView } from './views.ts';
+import { taskJsonOpen } from './views.ts';
 
 /**
  * GET /api/projects/:projectId/tasks, rendered straight to JSON text and cached on the board snapshot (so it lives
@@ -29,10 +29,7 @@ export function renderTaskList(snap: BoardSnapshot, f: ListFilter): string {
   let fragments = snap.extras.get('fragments') as Map<string, string> | undefined;
   if (!fragments) {
     fragments = new Map();
-    for (const t of snap.tasks) {
-      const json = JSON.stringify(taskView(snap, t));
-      fragments.set(t.id, json.slice(0, -1));
-    }
+    for (const t of snap.tasks) fragments.set(t.id, taskJsonOpen(snap, t));
     snap.extras.set('fragments', fragments);
   }
   const frags = fragments;

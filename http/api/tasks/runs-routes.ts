@@ -25,7 +25,8 @@ export const taskRunRoutes = () => [
     path: '/api/tasks/:id/runs',
     family: 'tasks',
     summary: 'Start a task run: edits from the request (manual agent) or from the model; 202 with the queued run',
-    body: StartRunBody,
+    // No body at all = `{}`: a model run.
+    body: z.preprocess((v) => v ?? {}, StartRunBody),
     response: TaskRunSchema,
     status: 202,
     async handler(c) {

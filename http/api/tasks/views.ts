@@ -9,22 +9,17 @@ import type { TaskDetail, TaskListItemT, TaskRunSchema } from './schemas.ts';
 
 const UNKNOWN: DerivedStatus = { status: 'open', reasons: [] };
 
+/** The derived part of a task's JSON; the stored part comes pre-rendered from Postgres (board-queries.ts). */
+export function derivedJson(snap: BoardSnapshot, id: string): string {
+  const d = snap.statuses.get(id) ?? UNKNOWN;
+  return `"status":"${d.status}","reasons":${JSON.stringify(d.reasons)},"branch":"${taskBranch(id)}"`;
+}
+
+/** A task's JSON without its closing brace, so `children` can be appended. */
+export const taskJsonOpen = (snap: BoardSnapshot, t: BoardTaskRow) => `${t.json.slice(0, -1)},${derivedJson(snap, t.id)}`;
+
 export function taskView(snap: BoardSnapshot, t: BoardTaskRow): TaskListItemT {
-  const d = snap.statuses.get(t.id) ?? UNKNOWN;
-  return {
-    id: t.id,
-    project_id: snap.projectId,
-    parent_id: t.parent_id,
-    title: t.title,
-    description: t.description,
-    write_scope: t.write_scope,
-    status: d.status,
-    reasons: d.reasons,
-    cancelled_at: toIso(t.cancelled_at),
-    branch: taskBranch(t.id),
-    created_at: toIso(t.created_at)!,
-    updated_at: toIso(t.updated_at)!,
-  };
+  return JSON.parse(`${taskJsonOpen(snap, t)}}`) as TaskListItemT;
 }
 
 export const runView = (r: TaskRunRow): z.infer<typeof TaskRunSchema> => ({
