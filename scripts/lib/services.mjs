@@ -32,13 +32,18 @@ function aptInstall(pkgs) {
   run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { env });
 }
 
-/** `npm ci` when node_modules is missing or older than the lockfile. */
+/**
+ * Installs the locked dependencies when node_modules is missing or older than the lockfile. `npm install`, not
+ * `npm ci`: this registry lacks some platform packages that dependencies list as optional (e.g.
+ * @msgpackr-extract/*-darwin-arm64@3.0.7 under bullmq), so the lock cannot record them and `npm ci` refuses the lock
+ * as "out of sync"; `npm install` installs exactly the locked versions and skips the unavailable optional ones.
+ */
 export function ensureNodeModules() {
   const marker = path.join(root, 'node_modules', '.package-lock.json');
   const lock = path.join(root, 'package-lock.json');
   if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs - 1000) return;
-  log('installing npm dependencies (npm ci)');
-  run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: root });
+  log('installing npm dependencies (npm install from package-lock.json)');
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: root });
 }
 
 export function ensureRedis() {
