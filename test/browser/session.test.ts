@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../runtime/errors.ts';
 import { ACTION_TYPES } from '../../workers/browser/actions.ts';
@@ -280,6 +281,23 @@ describe('extract, html, screenshot, pdf', () => {
     const letter = await s.pdf({ format: 'Letter', landscape: true });
     expect(box(letter)).toEqual([792, 612]);
     expect((await fails(s.pdf({ format: 'B7' }))).status).toBe(422);
+  });
+});
+
+describe('pages that would otherwise stall or write to disk', () => {
+  it('alert/confirm are dismissed instead of blocking the page; downloads are refused', async () => {
+    const s = await pool.create({ url: `${site.origin}/dialogs` });
+    try {
+      expect((await s.extract({ evaluate: '({ done: window.done, answer: window.answer })' })).data).toEqual({ done: true, answer: false });
+      await s.action({ type: 'click', selector: '#dl' });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(site.hits.get('/download')).toBe(1);
+      const found = spawnSync('find', [pool.markerRoot, '-name', 'payload*'], { encoding: 'utf8' }).stdout.trim();
+      expect(found).toBe('');
+      expect(await s.goto({ url: site.url })).toMatchObject({ title: 'Home' });
+    } finally {
+      await s.close();
+    }
   });
 });
 

@@ -70,6 +70,17 @@ export async function startSite(): Promise<Site> {
         res.write('<!doctype html><html><head><title>Slow</title></head><body>');
         setTimeout(() => res.end('done</body></html>'), Number(u.searchParams.get('ms') ?? 2000));
         return;
+      case '/download':
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment; filename="payload.bin"' });
+        return res.end(Buffer.alloc(1024, 7));
+      case '/dialogs':
+        return html(`<!doctype html><html><head><title>Dialogs</title></head><body><script>
+          alert('hi'); window.answer = confirm('sure?'); window.done = true;
+        </script><a id="dl" href="/download">download</a></body></html>`);
+      case '/popup':
+        return html(`<!doctype html><html><head><title>Popup</title></head><body><script>
+          window.popup = window.open('http://10.255.255.3/popup');
+        </script></body></html>`);
       case '/hang':
         return; // never answers
       case '/big':

@@ -124,6 +124,22 @@ describe('loopback switch ON: every other rule still applies, on every request',
     }
   });
 
+  it('a popup aimed at a private address is refused too', async () => {
+    const s = await open.create({ url: `${site.origin}/popup` });
+    try {
+      // Refused either by the request guard attached to the popup or, if its first request beat that, by the proxy.
+      const refused = () =>
+        s.blockedRequests().some((b) => b.url === 'http://10.255.255.3/popup' && !b.primary && b.reason === 'private') ||
+        open.proxyBlocks().some((b) => b.url === 'http://10.255.255.3/popup' && b.reason === 'private');
+      const deadline = Date.now() + 5_000;
+      while (!refused() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(refused()).toBe(true);
+      expect(await s.goto({ url: site.url })).toMatchObject({ title: 'Home' });
+    } finally {
+      await s.close();
+    }
+  });
+
   it('a WebSocket (which request interception never sees) is refused by the egress proxy', async () => {
     const s = await open.create({ url: site.url });
     try {

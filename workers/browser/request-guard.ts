@@ -15,6 +15,8 @@ export interface BlockedRequest {
   navigation: boolean;
   /** True when the refused request was a redirect hop (the first URL was allowed). */
   redirect: boolean;
+  /** False for requests of popups (window.open) opened by the session's page. */
+  primary: boolean;
   seq: number;
 }
 
@@ -28,12 +30,12 @@ export class RequestGuard {
 
   constructor(private readonly guard: SsrfGuard) {}
 
-  async install(page: Page): Promise<void> {
+  async install(page: Page, primary = true): Promise<void> {
     await page.setRequestInterception(true);
-    page.on('request', (req) => void this.onRequest(req));
+    page.on('request', (req) => void this.onRequest(req, primary));
   }
 
-  private async onRequest(req: HTTPRequest): Promise<void> {
+  private async onRequest(req: HTTPRequest, primary: boolean): Promise<void> {
     if (req.isInterceptResolutionHandled()) return;
     const url = req.url();
     try {
@@ -45,6 +47,7 @@ export class RequestGuard {
         message: err instanceof Error ? err.message : String(err),
         navigation: req.isNavigationRequest(),
         redirect: req.redirectChain().length > 0,
+        primary,
         seq: ++this.seq,
       };
       this.blocked.push(b);
@@ -58,7 +61,7 @@ export class RequestGuard {
 
   /** The most recent refused navigation request after `mark()` returned `since`. */
   lastNavigationBlock(since: number): BlockedRequest | undefined {
-    return this.blocked.filter((b) => b.seq > since && b.navigation).pop();
+    return this.blocked.filter((b) => b.seq > since && b.navigation && b.primary).pop();
   }
 
   mark(): number {

@@ -73,6 +73,11 @@ export class BrowserSession {
     return this._state === 'active' ? this.d.page.url() : '';
   }
 
+  /** Requests of this session (its page and its popups) that the request guard refused, most recent last. */
+  blockedRequests(): ReadonlyArray<{ url: string; reason: string; primary: boolean; navigation: boolean }> {
+    return this.d.requests.blocked;
+  }
+
   private gone(): AppError {
     if (this._failure) return sessionGone(`Browser session failed: ${this._failure.message}`, this._failure.reason);
     return sessionGone('Browser session is closed', 'closed');

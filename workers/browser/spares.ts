@@ -20,20 +20,39 @@ export interface PreparedPage {
 
 export async function preparePage(browser: Browser, guard: SsrfGuard): Promise<PreparedPage> {
   const context = await browser.createBrowserContext();
+  const requests = new RequestGuard(guard);
   try {
+    // Popups (window.open, target=_blank) get the same request guard as the session's page; the egress proxy also
+    // covers the first requests they make before the guard is attached.
+    context.on('targetcreated', (t) => {
+      if (!t.opener()) return; // the session's own page (created below) has no opener; popups do
+      void t
+        .page()
+        .then(async (p) => {
+          if (!p) return;
+          p.on('dialog', (d) => void d.dismiss().catch(() => {}));
+          await requests.install(p, false);
+        })
+        .catch(() => {});
+    });
     const page = await context.newPage();
     // The common case is prepared in advance: create() resizes only when asked for another viewport.
     await page.setViewport(DEFAULT_VIEWPORT);
     page.setDefaultTimeout(LIMITS.defaultTimeoutMs);
-    const requests = new RequestGuard(guard);
     await requests.install(page);
     const cdp = await page.createCDPSession();
+    // alert()/confirm()/prompt() block the page until answered, and nobody can answer through the API: dismiss
+    // them, or every later call on the session would hang until its timeout.
+    page.on('dialog', (d) => void (d.type() === 'beforeunload' ? d.accept() : d.dismiss()).catch(() => {}));
+    // Downloads would land on the worker's disk; the API has no way to fetch them.
+    await cdp.send('Browser.setDownloadBehavior', { behavior: 'deny', browserContextId: context.id }).catch(() => {});
     return { context, page, cdp, requests };
   } catch (err) {
     await context.close().catch(() => {});
     throw err;
   }
 }
+
 
 export class Spares {
   private readonly ready = new Map<Browser, PreparedPage[]>();
