@@ -31,6 +31,10 @@ export interface GitOptions {
 
 export function git(cwd: string, args: string[], opts: GitOptions = {}): Promise<GitResult> {
   return new Promise((resolve, reject) => {
+    if (args.some((a) => a.includes('\0'))) {
+      reject(new GitError(args, null, 'argument contains a NUL byte'));
+      return;
+    }
     execFile(
       'git',
       ['-C', cwd, ...SAFE_CONFIG, ...args],

@@ -65,6 +65,8 @@ describe('POST /api/projects', () => {
     const badName = await register(alice, { base_branch: '--upload-pack=x' });
     expect(badName.status).toBe(422);
     expect(badName.body.error.message).toBe('base_branch is not a valid branch name');
+    expect((await register(alice, { repo_path: `${repo}\u0000` })).status).toBe(422);
+    expect((await register(alice, { base_branch: 'main\u0000' })).status).toBe(422);
     const shape = await s.request('POST', '/api/projects', { token: alice.token, body: { name: '', repo_path: 5 } });
     expect(shape.status).toBe(422);
   });

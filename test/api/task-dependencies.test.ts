@@ -90,6 +90,20 @@ describe('POST /api/tasks/:id/dependencies', () => {
   });
 });
 
+describe('caches across processes', () => {
+  it('a change made through one server is seen at once by the other, whose board was cached', async () => {
+    const a = await createTask(s, alice, projectId, { title: 'x-a' });
+    const b = await createTask(s, alice, projectId, { title: 'x-b' });
+    const list = async (server: TestServer) => (await server.request('GET', `/api/projects/${projectId}/tasks?include_children=false`, { token: alice.token })).body.tasks;
+    expect((await list(s2)).find((t: { id: string }) => t.id === a).status).toBe('open');
+    expect((await add(a, b)).status).toBe(201);
+    expect((await list(s2)).find((t: { id: string }) => t.id === a).status).toBe('blocked');
+    const del = await s2.request('DELETE', `/api/tasks/${a}/dependencies/${b}`, { token: alice.token });
+    expect(del.status).toBe(204);
+    expect((await list(s)).find((t: { id: string }) => t.id === a).status).toBe('open');
+  });
+});
+
 describe('DELETE /api/tasks/:id/dependencies/:dependsOnId', () => {
   it('removes a dependency with 204, then 404', async () => {
     const a = await createTask(s, alice, projectId);

@@ -47,6 +47,8 @@ describe('POST /api/projects/:projectId/tasks', () => {
     expect((await post({ write_scope: ['../x'] })).status).toBe(422);
     expect((await post({ write_scope: 'src/**' })).status).toBe(422);
     expect((await post({ title: '' })).status).toBe(422);
+    expect((await post({ title: 'nul\u0000' })).status).toBe(422);
+    expect((await post({ description: 'nul\u0000' })).status).toBe(422);
     const missingParent = await post({ parent_id: 'nosuchtask00' });
     expect(missingParent.status).toBe(422);
     expect(missingParent.body.error.details[0].path).toBe('parent_id');
@@ -244,6 +246,17 @@ describe('derived status from the repository', () => {
     const r = await s.request('POST', `/api/tasks/${kid}/runs`, { token: alice.token, body: { edits: [] } });
     expect(r.status).toBe(409);
     expect(r.body.error.details.status).toBe('blocked');
+  });
+});
+
+describe('OpenAPI', () => {
+  it('documents the families, the recursive task list included', async () => {
+    const r = await s.request('GET', '/openapi.json', { token: null });
+    expect(r.status).toBe(200);
+    const list = r.body.paths['/api/projects/{projectId}/tasks'].get;
+    expect(list.tags).toEqual(['tasks']);
+    expect(JSON.stringify(list.responses['200'])).toContain('children');
+    expect(r.body.paths['/api/tasks/{id}/dependencies/{dependsOnId}'].delete).toBeDefined();
   });
 });
 

@@ -109,6 +109,8 @@ describe('manual task runs', () => {
     }
     expect((await start(t, { edits: [{ path: 'a', content: '1' }, { path: 'a', content: '2' }] })).status).toBe(422);
     expect((await start(t, { agent: 'manual' })).status).toBe(422);
+    expect((await start(t, { edits: [{ path: 'bin.dat', content: 'a\u0000b' }] })).status).toBe(422);
+    expect((await start(t, { agent: 'model', edits: [] })).status).toBe(422);
     // A symlink committed in the repository that points outside must not redirect a write.
     const outside = await mkdtemp(path.join(os.tmpdir(), 'takos-escape-'));
     const linkTask = await createTask(s, alice, projectId, { write_scope: ['**'] });

@@ -144,7 +144,8 @@ export class TaskRunExecutor {
       signal.throwIfAborted();
       const writeRejected = await applyEdits(wt.dir, out.edits);
       const changes = await collectChanges(wt.dir, run.write_scope, signal);
-      const rejected = [...out.rejected, ...writeRejected, ...changes.rejected];
+      // A model may name paths with NUL characters, which jsonb cannot store: they are reported with U+FFFD.
+      const rejected = [...out.rejected, ...writeRejected, ...changes.rejected].map((r) => ({ path: r.path.replaceAll('\0', '\uFFFD'), reason: r.reason }));
       let head = wt.baseSha;
       if (changes.inScope.length > 0) {
         signal.throwIfAborted();

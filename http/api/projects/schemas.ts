@@ -1,12 +1,13 @@
 import { z } from 'zod';
 
-const Name = z.string().trim().min(1).max(200);
+const noNul = (s: z.ZodString) => s.refine((v) => !v.includes('\0'), 'must not contain NUL characters');
+const Name = noNul(z.string().trim().min(1).max(200));
 /** Git's own rules are checked against the repository (repo-check.ts); this only bounds the input. */
-const Branch = z.string().trim().min(1).max(255);
+const Branch = noNul(z.string().trim().min(1).max(255));
 
 export const CreateProjectBody = z.object({
   name: Name,
-  repo_path: z.string().min(1).max(4096),
+  repo_path: noNul(z.string().min(1).max(4096)),
   base_branch: Branch,
   /** The space the project belongs to (id, slug or `me`); the caller's personal space when left out. */
   space_id: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/).optional(),

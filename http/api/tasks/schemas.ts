@@ -3,9 +3,11 @@ import { RUN_STATUSES, TASK_STATUSES } from '../../../runtime/tasks/types.ts';
 import { relativePathError, scopeGlobError } from '../../../runtime/tasks/scope.ts';
 
 const TaskId = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be a task id');
+/** Postgres text and jsonb cannot hold NUL characters; refusing them here keeps them a 422 instead of a database error. */
+export const noNul = (s: z.ZodString) => s.refine((v) => !v.includes('\0'), 'must not contain NUL characters');
 
 export const WriteScope = z
-  .array(z.string().max(500))
+  .array(noNul(z.string().max(500)))
   .min(1, 'write_scope needs at least one glob')
   .max(100)
   .superRefine((globs, ctx) => {
@@ -16,8 +18,8 @@ export const WriteScope = z
   });
 
 export const CreateTaskBody = z.object({
-  title: z.string().trim().min(1).max(500),
-  description: z.string().max(50_000).optional(),
+  title: noNul(z.string().trim().min(1).max(500)),
+  description: noNul(z.string().max(50_000)).optional(),
   write_scope: WriteScope,
   parent_id: TaskId.nullable().optional(),
   depends_on: z.array(TaskId).max(100).optional(),
@@ -25,8 +27,8 @@ export const CreateTaskBody = z.object({
 
 export const PatchTaskBody = z
   .object({
-    title: z.string().trim().min(1).max(500).optional(),
-    description: z.string().max(50_000).optional(),
+    title: noNul(z.string().trim().min(1).max(500)).optional(),
+    description: noNul(z.string().max(50_000)).optional(),
     write_scope: WriteScope.optional(),
   })
   .refine((b) => b.title !== undefined || b.description !== undefined || b.write_scope !== undefined, { message: 'Provide title, description and/or write_scope' });
@@ -106,8 +108,8 @@ export const Edit = z.object({
     const err = relativePathError(p);
     if (err) ctx.addIssue({ code: 'custom', message: `path ${err}` });
   }),
-  /** New full content of the file; null deletes it. */
-  content: z.string().nullable(),
+  /** New full content of the file (text; NUL characters, i.e. binary files, are not supported); null deletes it. */
+  content: noNul(z.string()).nullable(),
 });
 
 export const StartRunBody = z
@@ -116,9 +118,9 @@ export const StartRunBody = z
     agent: z.enum(['manual', 'model']).optional(),
     edits: z.array(Edit).max(500).optional(),
     /** Extra instructions for the model agent, added to the task's title and description. */
-    instructions: z.string().max(20_000).optional(),
+    instructions: noNul(z.string().max(20_000)).optional(),
     /** Model name for the model agent (else the space's setting). */
-    model: z.string().trim().min(1).max(200).optional(),
+    model: noNul(z.string().trim().min(1).max(200)).optional(),
   })
   .superRefine((b, ctx) => {
     const agent = b.agent ?? (b.edits ? 'manual' : 'model');
