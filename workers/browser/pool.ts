@@ -233,7 +233,8 @@ export class BrowserPool {
   private sweep(idleMs: number): void {
     const now = Date.now();
     for (const [id, s] of this.sessions) {
-      if (s.state === 'active' && idleMs > 0 && now - s.lastUsedAt > idleMs) void s.close();
+      // Ended as a failure with its own reason (not a plain close), so it stays visible to get() like a crash.
+      if (s.state === 'active' && idleMs > 0 && now - s.lastUsedAt > idleMs) s.fail('idle_timeout', `Closed after ${Math.round(idleMs / 60_000)} min without use`);
       else if (s.state !== 'active' && now - s.lastUsedAt > 10 * 60_000) this.sessions.delete(id);
     }
   }
