@@ -190,7 +190,20 @@ export async function startPostgres(dataDir, { fast = false, port } = {}) {
   // The port accepts before the cluster is ready for queries; pg_isready-style wait via a real connection attempt.
   await waitReady(pgPort);
   const url = `postgres://takos@127.0.0.1:${pgPort}/postgres`;
-  return { url, port: pgPort, child, stop: () => stopChild(child, 'SIGINT') };
+  return { url, port: pgPort, child, stop: () => stopPostgres(child, pidFile) };
+}
+
+// Run as root, `child` is runuser, which ignores SIGINT and only forwards SIGTERM (a "smart" shutdown that waits for
+// every client): signalling it alone left the postmaster running, orphaned, after every run. Ask the postmaster
+// itself for a fast shutdown, then wait for the wrapper to exit with it.
+function stopPostgres(child, pidFile) {
+  try {
+    const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+    if (pid > 0) process.kill(pid, 'SIGINT');
+  } catch {
+    /* not running (any more) */
+  }
+  return stopChild(child, 'SIGTERM');
 }
 
 async function waitReady(port) {
