@@ -219,6 +219,7 @@ try {
       project: `taskset -c ${loadCpu} wrk ${redact(argsFor('project', duration)).join(' ')}`,
     },
     machine: await machineInfo(databaseUrl, redisUrl),
+    code: gitDescribe(),
     config: {
       rounds: roundCount,
       'round length (s)': duration,
@@ -329,6 +330,16 @@ async function verify(targets, seed) {
   const anon = await get('project', {});
   if (anon.status !== 401) throw new Error(`project without a token answered ${anon.status}, expected 401`);
   return { baseline: Buffer.byteLength(b.text), project: Buffer.byteLength(p.text) };
+}
+
+/** Which code was measured: the commit, and whether the work tree differed from it. */
+function gitDescribe() {
+  const git = (...args) => spawnSync('git', args, { cwd: root, encoding: 'utf8' });
+  const head = git('rev-parse', '--short', 'HEAD');
+  // BENCH_GIT_REF: set when running from an export of a commit (`git archive`), which has no .git of its own.
+  if (head.status !== 0) return process.env.BENCH_GIT_REF ? `${process.env.BENCH_GIT_REF} (exported tree)` : 'not a git checkout';
+  const dirty = git('status', '--porcelain', '--untracked-files=no').stdout.trim() !== '';
+  return `${head.stdout.trim()}${dirty ? ' + uncommitted changes' : ''}`;
 }
 
 async function machineInfo(databaseUrl, redisUrl) {

@@ -47,7 +47,7 @@ export function consoleTable(rounds, summary) {
   const w = [8, 5, 9, 8, 8, 8, 8, 8, 8, 8, 8, 10, 10];
   lines.push(row(['target', 'round', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'wrk CPU', 'srv CPU', 'cpu0 %', 'cpu1 %', 'other', 'srv us/req', 'db us/req'], w));
   for (const r of rounds) {
-    lines.push(row([r.target, r.round, f0(r.rps), f2(r.p50Ms), f2(r.p99Ms), f1(r.maxMs), `${f0(r.wrkCpuPct)}%`, `${f0(r.serverCpuPct)}%`, f0(r.cores.cpu0), f0(r.cores.cpu1), `${f0(r.foreignCpuPct)}%`, f1(r.serverUsPerReq), f1(r.servicesUsPerReq)], w));
+    lines.push(row([r.target, r.round, f0(r.rps), f2(r.p50Ms), f2(r.p99Ms), f1(r.maxMs), `${f0(r.wrkCpuPct)}%`, `${f0(r.serverCpuPct)}%`, f0(r.cores.cpu0), f0(r.cores.cpu1), `${f0(r.noisePct)}%`, f1(r.serverUsPerReq), f1(r.servicesUsPerReq)], w));
   }
   const s = summary;
   lines.push('');
@@ -88,22 +88,23 @@ export function markdown(result) {
   out.push(`| Postgres+Redis CPU per request, us (median) | ${f1(s.baseline.servicesUsPerReqMedian)} | ${f1(s.project.servicesUsPerReqMedian)} | |`);
   out.push('', `Ratio per round: ${s.ratioPerRound.map(f2).join(', ')}.`, '');
   out.push('## Rounds', '');
-  out.push('| round | target | req/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx | socket errors | wrk CPU | server CPU | Postgres+Redis CPU | CPU 0 busy | CPU 1 busy | other processes | server us/req | PG+Redis us/req | wrk us/req |');
+  out.push('| round | target | req/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx | socket errors | wrk CPU | server CPU | Postgres+Redis CPU | CPU 0 busy | CPU 1 busy | other work | server us/req | PG+Redis us/req | wrk us/req |');
   out.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rounds) {
     out.push(
       `| ${r.round} | ${r.target} | ${f0(r.rps)} | ${f2(r.p50Ms)} | ${f2(r.p90Ms)} | ${f2(r.p99Ms)} | ${f1(r.maxMs)} | ${r.non2xx} | ${r.socketErrors} | ` +
-        `${f0(r.wrkCpuPct)}% | ${f0(r.serverCpuPct)}% | ${r.servicesCpuPct === null ? '-' : `${f0(r.servicesCpuPct)}%`} | ${f0(r.cores.cpu0)}% | ${f0(r.cores.cpu1)}% | ${f0(r.foreignCpuPct)}% | ` +
+        `${f0(r.wrkCpuPct)}% | ${f0(r.serverCpuPct)}% | ${r.servicesCpuPct === null ? '-' : `${f0(r.servicesCpuPct)}%`} | ${f0(r.cores.cpu0)}% | ${f0(r.cores.cpu1)}% | ${f0(r.noisePct)}% | ` +
         `${f1(r.serverUsPerReq)} | ${f1(r.servicesUsPerReq)} | ${f1(r.wrkUsPerReq)} |`,
     );
   }
   out.push(
     '',
-    'CPU percentages are of one core over the round (100% = one core fully busy). "other processes" is CPU used ' +
-      'during the round by processes outside the bench (the machine is shared); a round above the quiet threshold is re-run.',
+    'CPU percentages are of one core over the round (100% = one core fully busy). "other work" is the larger of the CPU ' +
+      'used by processes outside the bench and the busy time on the server core not used by the server (the machine is ' +
+      'shared); a round above the quiet threshold is re-run.',
     '',
   );
-  out.push('## How it was run', '', '```sh', result.command, '```', '');
+  out.push('## How it was run', '', `Code: ${result.code}.`, '', '```sh', result.command, '```', '');
   out.push('Load commands (the token is a throwaway seeded PAT, redacted here):', '', '```sh', commands.baseline, commands.project, '```', '');
   out.push('| config | value |', '| --- | --- |');
   for (const [k, v] of Object.entries(config)) out.push(`| ${k} | ${String(v).replace(/\|/g, '\\|')} |`);
