@@ -130,6 +130,17 @@ describe('GET /api/projects/:projectId/tasks', () => {
     expect(open.body.tasks[0].children.map((t: { id: string }) => t.id)).toEqual([c1, c2]);
   });
 
+  it('renders titles with quotes, backslashes and non-ASCII the same in the list and the detail', async () => {
+    const odd = await createTask(s, alice, p, { title: 'He said "hi" \\ 日本\n', description: '"\u2028"' });
+    const after = await createTask(s, alice, p, { title: 'after', depends_on: [odd] });
+    const list = (await get(`/api/projects/${p}/tasks?include_children=false`)).body.tasks;
+    const detail = (await get(`/api/tasks/${after}`)).body;
+    const inList = list.find((t: { id: string }) => t.id === after);
+    expect(inList.reasons).toEqual(detail.reasons);
+    expect(detail.reasons[0].message).toBe(`depends on "He said "hi" \\ 日本" (${odd}), which is open`);
+    expect(list.find((t: { id: string }) => t.id === odd)).toMatchObject({ title: 'He said "hi" \\ 日本', description: '"\u2028"' });
+  });
+
   it('rejects bad filters with 422', async () => {
     expect((await get(`/api/projects/${p}/tasks?status=finished`)).status).toBe(422);
     expect((await get(`/api/projects/${p}/tasks?include_children=maybe`)).status).toBe(422);

@@ -9,10 +9,18 @@ import type { TaskDetail, TaskListItemT, TaskRunSchema } from './schemas.ts';
 
 const UNKNOWN: DerivedStatus = { status: 'open', reasons: [] };
 
-/** The derived part of a task's JSON; the stored part comes pre-rendered from Postgres (board-queries.ts). */
+/**
+ * The derived part of a task's JSON; the stored part comes pre-rendered from Postgres (board-queries.ts). Reasons
+ * are written by hand: their codes and ids are plain ASCII we produce, only messages (which carry titles) need
+ * escaping. For 5,000 tasks this costs ~8 ms of CPU against ~25 ms for JSON.stringify of the reason objects.
+ */
 export function derivedJson(snap: BoardSnapshot, id: string): string {
   const d = snap.statuses.get(id) ?? UNKNOWN;
-  return `"status":"${d.status}","reasons":${JSON.stringify(d.reasons)},"branch":"${taskBranch(id)}"`;
+  let reasons = '';
+  for (const r of d.reasons) {
+    reasons += `${reasons ? ',' : ''}{"code":"${r.code}"${r.task_id !== undefined ? `,"task_id":${JSON.stringify(r.task_id)}` : ''}${r.run_id !== undefined ? `,"run_id":${JSON.stringify(r.run_id)}` : ''},"message":${JSON.stringify(r.message)}}`;
+  }
+  return `"status":"${d.status}","reasons":[${reasons}],"branch":"${taskBranch(id)}"`;
 }
 
 /** A task's JSON without its closing brace, so `children` can be appended. */
