@@ -77,6 +77,18 @@ describe('create and goto', () => {
     }
   });
 
+  it('uses the session id it is given, and refuses one already in use with 409', async () => {
+    const id = 'ab'.repeat(16);
+    const s = await pool.create({}, { id });
+    try {
+      expect(s.id).toBe(id);
+      expect(pool.get(id)).toBe(s);
+      expect((await fails(pool.create({}, { id }))).status).toBe(409);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('refuses bad create input with 422 and takes no slot', async () => {
     const before = pool.capacity().used;
     expect((await fails(pool.create({ viewport: { width: 10, height: 10 } }))).status).toBe(422);

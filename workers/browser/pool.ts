@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { rmSync } from 'node:fs';
+import { conflict } from '../../runtime/errors.ts';
 import { newHexId32 } from '../../runtime/ids.ts';
 import { SsrfGuard, type Resolver } from '../../runtime/net/ssrf.ts';
 import { Admission } from './admission.ts';
@@ -143,6 +144,7 @@ export class BrowserPool {
   async create(input: unknown = {}, opts: CreateOptions = {}): Promise<BrowserSession> {
     const c = parseInput(CreateSessionSchema, input);
     if (this.state !== 'running') throw poolUnavailable('Browser pool is not running');
+    if (opts.id !== undefined && this.sessions.has(opts.id)) throw conflict(`Browser session ${opts.id} already exists`);
     if (c.url !== undefined) await this.guard.check(c.url).catch((e) => Promise.reject(mapPageError(e, { what: 'Create' })));
     await this.admission.acquire();
     const b = this.fleet.pick();

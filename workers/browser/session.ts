@@ -6,7 +6,6 @@ import { pdf, screenshot, type Png } from './capture.ts';
 import { parseInput, sessionGone } from './errors.ts';
 import { extractEvaluate, extractSelector, pageHtml } from './extract.ts';
 import { navigate } from './navigation.ts';
-import { isTargetGone } from './page-errors.ts';
 import type { RequestGuard } from './request-guard.ts';
 import { ExtractSchema, GotoSchema, LIMITS, PdfSchema, ScreenshotSchema, type ExtractResult, type GotoResult, type HtmlResult, type Viewport } from './schemas.ts';
 
@@ -92,7 +91,9 @@ export class BrowserSession {
         return await op(this.d.page);
       } catch (err) {
         if (this._state !== 'active') throw this.gone();
-        if (isTargetGone(err) || isTargetGone((err as { cause?: unknown }).cause) || this.d.page.isClosed()) {
+        // Only facts, not error texts (an evaluated expression can throw any message): the page is closed or its
+        // browser is gone. A crashed renderer or browser is also reported by events (constructor, pool).
+        if (this.d.page.isClosed() || !this.d.context.browser().connected) {
           this.fail('target_closed', 'The page is no longer reachable');
           throw this.gone();
         }
