@@ -31,6 +31,8 @@ const { values: args } = parseArgs({
     keys: { type: 'string', default: '1000' },
     timers: { type: 'string', default: '10000' },
     sweep: { type: 'boolean', default: false },
+    only: { type: 'string', default: '' },
+    baseline: { type: 'string', default: 'yes' },
   },
 });
 const DURATION_MS = Number(args.duration) * 1000;
@@ -141,15 +143,19 @@ async function main() {
     const bredis = new Redis(redisUrl, { enableAutoPipelining: true });
     await bredis.set('bench-actors-key', 'x');
     await k1.sql`INSERT INTO bench_counter (id, n) SELECT 'k' || g, 0 FROM generate_series(0, ${KEYS - 1}) g`;
-    const baseline = await drive(async (w, i) => {
-      await bredis.get('bench-actors-key');
-      await bsql`SELECT id, n FROM bench_counter WHERE id = ${'k' + ((i * 7919 + w) % KEYS)}`;
-    });
+    const baseline =
+      args.baseline === 'no'
+        ? { ops: NaN, p50: NaN, p99: NaN }
+        : await drive(async (w, i) => {
+            await bredis.get('bench-actors-key');
+            await bsql`SELECT id, n FROM bench_counter WHERE id = ${'k' + ((i * 7919 + w) % KEYS)}`;
+          });
     await bsql.end();
     bredis.disconnect();
     out(`\nbaseline (1 Redis GET + 1 PG PK SELECT)      ${fmt(baseline)}`);
 
     const runCase = async (label: string, opts: ActorSystemOptions, remote: boolean, key: (w: number, i: number) => string) => {
+      if (args.only && !label.includes(args.only)) return;
       const owner = new ActorSystem(await mk(), { leaseTtlMs: 3000, ...opts });
       owner.register(kind);
       await owner.start();

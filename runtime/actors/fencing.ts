@@ -25,8 +25,9 @@ export async function claimEpochs(sql: Sql, kind: string, owner: string, claims:
   const sorted = [...claims].sort((a, b) => a.partition - b.partition);
   // A bounded wait: the previous owner's transactions end within lockTimeoutMs (see fence()); if not, the claim
   // fails and the next tick retries, rather than hanging the balancing.
+  // And an owner frozen between this statement and its COMMIT must not keep the rows locked for longer either.
   const rows = await sql.begin(async (tx) => {
-    await tx`SELECT set_config('lock_timeout', ${String(lockTimeoutMs)}, true)`;
+    await tx`SELECT set_config('lock_timeout', ${String(lockTimeoutMs)}, true), set_config('idle_in_transaction_session_timeout', ${String(lockTimeoutMs)}, true)`;
     return tx<{ partition: number }[]>`
     INSERT INTO actor_partitions AS ap (kind, partition, epoch, owner)
     SELECT ${kind}, r.partition, r.epoch, ${owner}

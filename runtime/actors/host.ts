@@ -72,8 +72,10 @@ export class KindHost {
       count: d.opts.readCount,
       // Shorter than the lease so a read issued just before losing the lease cannot stay blocked long after it.
       blockMs: Math.max(50, Math.floor(d.opts.leaseTtlMs / 2)),
-      streams: () => this.activeSlots().map((s) => ({ key: d.keys.actorInbox(this.name, s.partition), partition: s.partition })),
-      onEntries: (p, entries) => this.onStreamEntries(p, entries, false),
+      streams: () => this.activeSlots().map((s) => ({ key: d.keys.actorInbox(this.name, s.partition), partition: s.partition, token: s })),
+      // Entries read for an ownership that has ended since: if the partition is ours again (a new slot, whose replay
+      // may have delivered them already), they are delivered as possible repeats; otherwise they stay pending.
+      onEntries: (p, token, entries) => this.onStreamEntries(p, entries, this.slots[p] !== token),
       paused: () => this.queued > d.opts.maxQueued,
       onNoGroup: async (ps) => {
         for (const p of ps) await ensureGroup(d.cmd, d.keys.actorInbox(this.name, p));

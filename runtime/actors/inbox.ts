@@ -31,9 +31,10 @@ export interface ReaderOptions {
   consumer: string;
   count: number;
   blockMs: number;
-  /** Streams to read now (the partitions this process serves). */
-  streams: () => Array<{ key: string; partition: number }>;
-  onEntries: (partition: number, entries: Entries) => void;
+  /** Streams to read now (the partitions this process serves), each with a token identifying that ownership. */
+  streams: () => Array<{ key: string; partition: number; token: object }>;
+  /** Entries read for `partition` while it was owned as `token` (the host drops them if that ownership ended). */
+  onEntries: (partition: number, token: object, entries: Entries) => void;
   /** Backpressure: too much queued in memory; stop reading until wake(). */
   paused: () => boolean;
   /** XREADGROUP said NOGROUP (Redis lost the group): recreate groups of these partitions. */
@@ -113,7 +114,7 @@ export class InboxReader {
         this.wakeUp = null;
         continue;
       }
-      const byKey = new Map(streams.map((s) => [s.key, s.partition]));
+      const byKey = new Map(streams.map((s) => [s.key, s]));
       if (this.idStale) {
         // Written before the XREADGROUP on the same connection, so it answers before the read blocks.
         this.idStale = false;
@@ -133,7 +134,7 @@ export class InboxReader {
         this.passed();
         if (this.stopped) break;
         if (String((err as Error).message).includes('NOGROUP')) {
-          await this.o.onNoGroup([...byKey.values()]).catch((e: unknown) => this.o.log.warn({ err: e }, 'recreating actor consumer groups failed'));
+          await this.o.onNoGroup([...byKey.values()].map((x) => x.partition)).catch((e: unknown) => this.o.log.warn({ err: e }, 'recreating actor consumer groups failed'));
         } else {
           this.o.log.warn({ err }, 'actor inbox read failed; retrying');
           await new Promise((r) => setTimeout(r, backoff).unref());
@@ -143,8 +144,8 @@ export class InboxReader {
       }
       this.reading = false;
       for (const [key, entries] of perStream(res)) {
-        const p = byKey.get(key);
-        if (p !== undefined && entries.length > 0) this.o.onEntries(p, entries);
+        const s = byKey.get(key);
+        if (s && entries.length > 0) this.o.onEntries(s.partition, s.token, entries);
       }
       this.passed();
     }

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActorTimeoutError } from '../../runtime/actors/index.ts';
-import { startTestServer, type TestServer } from '../harness.ts';
 import { createLedgerTables, ledgerKind } from './fixtures/ledger.ts';
-import { FAST, spawnHost, startHost, waitFor, type Child, type Host } from './helpers.ts';
+import { type ActorTestDb, type Child, FAST, type Host, spawnHost, startActorTestDb, startHost, waitFor } from './helpers.ts';
 
 /**
  * Crashes of a real owner process (a child running test/actors/fixtures/host-child.ts) while commands are in
@@ -14,14 +13,14 @@ import { FAST, spawnHost, startHost, waitFor, type Child, type Host } from './he
 const PARTITIONS = 16;
 const BOUND_MS = FAST.leaseTtlMs! + FAST.renewEveryMs! + 2_000;
 const ledger = ledgerKind({ partitions: PARTITIONS });
-let s: TestServer;
+let s: ActorTestDb;
 /** The in-process host that survives, and a client-only process that sends every command through the streams. */
 let survivor: Host;
 let client: Host;
 const children: Child[] = [];
 
 beforeAll(async () => {
-  s = await startTestServer();
+  s = await startActorTestDb();
   await createLedgerTables(s.kernel.sql);
   survivor = await startHost(s, [ledger]);
   client = await startHost(s, [ledger], { hosting: false });
@@ -125,8 +124,14 @@ describe('owner crash with commands in flight', () => {
     await t.all;
     await assertExactlyOnce('zz-', 400, 20);
     child.proc.kill('SIGTERM');
-    expect(await child.exited).toBe(0);
-    // The zombie noticed it had lost its partitions (a renewal failed, or a commit was fenced).
-    expect(child.stats!.partitionsLost + child.stats!.fencedCommits).toBeGreaterThan(0);
+    const code = await child.exited;
+    if (code === 0) {
+      // The zombie noticed it had lost its partitions (a renewal failed, or a commit was fenced).
+      expect(child.stats!.partitionsLost + child.stats!.fencedCommits).toBeGreaterThan(0);
+    } else {
+      // The only acceptable death: Postgres ended the zombie's idle transaction (as designed, to free the locks the
+      // new owner waits for) and postgres.js 3.4.9 crashed on the closed socket (porsager/postgres#1208).
+      expect(child.stderr).toContain("Cannot read properties of null (reading 'write')");
+    }
   });
 });

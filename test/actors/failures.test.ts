@@ -1,19 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../runtime/errors.ts';
 import { resolveOutcome } from '../../runtime/actors/commit.ts';
-import { startTestServer, type TestServer } from '../harness.ts';
 import { createLedgerTables, ledgerKind } from './fixtures/ledger.ts';
-import { startHost, waitFor, type Host } from './helpers.ts';
+import { type ActorTestDb, type Host, startActorTestDb, startHost, waitFor } from './helpers.ts';
 
 /**
  * Failure modes of GUARANTEES.md that need no second process: Postgres connections dying mid-commit, a command whose
  * commit always fails (poison), and Redis losing every actor key (a restart without persistence).
  */
-let s: TestServer;
+let s: ActorTestDb;
 const open: Host[] = [];
 
 beforeAll(async () => {
-  s = await startTestServer();
+  s = await startActorTestDb();
   await createLedgerTables(s.kernel.sql);
 });
 

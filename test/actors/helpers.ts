@@ -4,10 +4,64 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
+import { loadConfig, type Config } from '../../runtime/config.ts';
+import { createDb } from '../../runtime/db.ts';
 import { createKernel, type Kernel } from '../../runtime/kernel.ts';
 import { createLogger } from '../../runtime/log.ts';
 import { ActorSystem, type ActorSystemOptions, type AnyActorKind, type KindStats } from '../../runtime/actors/index.ts';
-import type { TestServer } from '../harness.ts';
+
+/**
+ * A database cloned from the migrated template and a Redis prefix of its own, with one kernel on them: what the
+ * actor runtime needs, without the HTTP application (test/harness.ts composes every route family and actor kind of
+ * the product; these tests exercise the runtime alone, with their own test kinds).
+ */
+export interface ActorTestDb {
+  kernel: Kernel;
+  config: Config;
+  dbName: string;
+  close(): Promise<void>;
+}
+
+let dbs = 0;
+
+export async function startActorTestDb(): Promise<ActorTestDb> {
+  const dbName = `ta_${process.pid}_${++dbs}_${randomBytes(3).toString('hex')}`;
+  const admin = createDb({ url: process.env.DATABASE_URL!, max: 1 });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await admin.unsafe(`CREATE DATABASE "${dbName}" TEMPLATE "${inject('templateDb')}"`);
+      break;
+    } catch (err) {
+      // Another file cloning the template at the same instant: "source database is being accessed by other users".
+      if (attempt > 50 || (err as { code?: string }).code !== '55006') throw err;
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
+    }
+  }
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'takos-actors-'));
+  const config = loadConfig({
+    ...process.env,
+    ENVIRONMENT: 'test',
+    PORT: '0',
+    TAKOS_DATA_DIR: dataDir,
+    REDIS_PREFIX: `${dbName}:`,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    SERVICE_TOKEN_SECRET: randomBytes(32).toString('hex'),
+    PG_POOL_MAX: '10',
+  });
+  const kernel = await createKernel(config, { log: createLogger(config.LOG_LEVEL), database: dbName });
+  return {
+    kernel,
+    config,
+    dbName,
+    async close() {
+      await kernel.close();
+      await admin.unsafe(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
+      await admin.end();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
 
 /** Polls `cond` until it holds (no blind sleeps); fails with `what` after the deadline. */
 export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000, everyMs = 20): Promise<void> {
@@ -32,7 +86,7 @@ export interface Host {
  * Another process-like actor host on the test server's database and Redis prefix: its own kernel (pools, Redis
  * connections), its own ActorSystem.
  */
-export async function startHost(s: TestServer, kinds: AnyActorKind[], opts: ActorSystemOptions = {}): Promise<Host> {
+export async function startHost(s: ActorTestDb, kinds: AnyActorKind[], opts: ActorSystemOptions = {}): Promise<Host> {
   const kernel = await createKernel(s.config, { log: createLogger(s.config.LOG_LEVEL), database: s.dbName });
   const system = new ActorSystem(kernel, { ...FAST, ...opts });
   for (const k of kinds) system.register(k);
@@ -57,13 +111,15 @@ export interface Child {
   owned: number[];
   /** Its final stats, reported when it is stopped with SIGTERM. */
   stats: KindStats | null;
+  /** Everything it wrote to stderr (also forwarded to ours). */
+  stderr: string;
   exited: Promise<number | null>;
 }
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'host-child.ts');
 
 /** A real child process (node --import tsx) hosting the ledger kind on the same database and Redis prefix. */
-export async function spawnHost(s: TestServer, env: Record<string, string> = {}): Promise<Child> {
+export async function spawnHost(s: ActorTestDb, env: Record<string, string> = {}): Promise<Child> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'takos-actor-child-'));
   const proc = spawn(process.execPath, ['--import', 'tsx', CHILD], {
     env: {
@@ -74,16 +130,21 @@ export async function spawnHost(s: TestServer, env: Record<string, string> = {})
       SERVICE_TOKEN_SECRET: randomBytes(32).toString('hex'),
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   const child: Child = {
     proc,
     hostId: '',
     owned: [],
     stats: null,
+    stderr: '',
     exited: new Promise((resolve) => proc.once('exit', (code) => resolve(code))),
   };
   void child.exited.then(() => rm(dataDir, { recursive: true, force: true }));
+  proc.stderr!.on('data', (d: Buffer) => {
+    child.stderr += d.toString();
+    process.stderr.write(d);
+  });
   let buf = '';
   await new Promise<void>((resolve, reject) => {
     proc.once('exit', (code) => reject(new Error(`actor host child exited early (${code})`)));

@@ -1,17 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../harness.ts';
 import { createLedgerTables, ledgerKind } from './fixtures/ledger.ts';
-import { startHost, waitFor, type Host } from './helpers.ts';
+import { type ActorTestDb, type Host, startActorTestDb, startHost, waitFor } from './helpers.ts';
 
 /**
  * Partition ownership across processes: balanced sharing, graceful hand-off, and fencing (a process that lost its
  * partition cannot commit, and nothing it tried is written).
  */
-let s: TestServer;
+let s: ActorTestDb;
 const open: Host[] = [];
 
 beforeAll(async () => {
-  s = await startTestServer();
+  s = await startActorTestDb();
   await createLedgerTables(s.kernel.sql);
 });
 

@@ -1,15 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonStateStore, type ActorKind } from '../../runtime/actors/index.ts';
-import { startTestServer, type TestServer } from '../harness.ts';
 import { createLedgerTables, ledgerKind } from './fixtures/ledger.ts';
-import { startHost, waitFor, type Host } from './helpers.ts';
+import { type ActorTestDb, type Host, startActorTestDb, startHost, waitFor } from './helpers.ts';
 
 /** Durable timers (never early, once after downtime, replaced/cleared in turns) and activation/passivation. */
-let s: TestServer;
+let s: ActorTestDb;
 const open: Host[] = [];
 
 beforeAll(async () => {
-  s = await startTestServer();
+  s = await startActorTestDb();
   await createLedgerTables(s.kernel.sql);
 });
 

@@ -1,21 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../runtime/errors.ts';
 import { ActorTimeoutError, type CommittedBatch } from '../../runtime/actors/index.ts';
-import { startTestServer, type TestServer } from '../harness.ts';
 import { createLedgerTables, ledgerKind, type LedgerEvent } from './fixtures/ledger.ts';
-import { startHost, waitFor, type Host } from './helpers.ts';
+import { type ActorTestDb, type Host, startActorTestDb, startHost, waitFor } from './helpers.ts';
 
 /**
  * Behaviour of turns on one owner and through a non-owner: one turn at a time per actor under concurrency, group
  * commit, idempotency by command id, rejections, read-only turns, commit listeners, timeouts.
  */
-let s: TestServer;
+let s: ActorTestDb;
 let owner: Host;
 let sender: Host;
 const ledger = ledgerKind({ partitions: 8 });
 
 beforeAll(async () => {
-  s = await startTestServer();
+  s = await startActorTestDb();
   await createLedgerTables(s.kernel.sql);
   owner = await startHost(s, [ledger]);
   // A client-only process: every command it sends travels through the partition streams and replies by pub/sub.
