@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Kernel } from '../runtime/kernel.ts';
 import type { ActorSystem } from '../runtime/actors/index.ts';
 import type { RunJobData } from '../workers/runs/queue.ts';
+import type { WorkingCopyStore } from '../workers/sessions/store.ts';
 
 /**
  * What handlers receive as `c.deps`: the process kernel plus the application services composed on it
@@ -10,4 +11,6 @@ import type { RunJobData } from '../workers/runs/queue.ts';
 export interface AppDeps extends Kernel {
   actors: ActorSystem;
   queues: { runs: Queue<RunJobData> };
+  /** Runtime sessions' working copies (workers/sessions). */
+  workingCopies: WorkingCopyStore;
 }

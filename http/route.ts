@@ -56,6 +56,11 @@ export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType 
   rawBody?: boolean;
   /** Handlers that hold a connection open (SSE, WebSocket upgrade) skip database admission control. */
   longLived?: boolean;
+  /**
+   * Accept service tokens bound to a runtime session (a session runtime's heartbeat token). Every other route refuses
+   * them with 403, so a token handed to a runtime cannot be used to act as its user elsewhere.
+   */
+  sessionTokens?: boolean;
   handler: (
     c: A extends 'required' ? AuthedCtx<Infer<B>, Infer<Q>> : Ctx<Infer<B>, Infer<Q>>,
   ) => Promise<Reply | RawResponder | object | null> | Reply | RawResponder | object | null;
@@ -76,6 +81,7 @@ export interface AnyRoute {
   bodyLimit?: number;
   rawBody?: boolean;
   longLived?: boolean;
+  sessionTokens?: boolean;
   handler: (c: Ctx<unknown, unknown>) => Promise<unknown> | unknown;
 }
 

@@ -43,6 +43,8 @@ export interface HttpServer {
 }
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** A runtime session's heartbeat token is good for its session's runtime routes only (route.sessionTokens). */
+const SESSION_TOKEN_REFUSED = 'A session-bound service token is accepted only by session runtime routes';
 
 interface ReqState {
   aborted: boolean;
@@ -167,6 +169,7 @@ export function createHttpServer(deps: AppDeps, routes: AnyRoute[], wsRoutes: Ws
               const a = await authenticate(deps, headers);
               if (a.kind === 'ok') ctx.auth = a.principal;
               else if ((wr.auth ?? 'required') === 'required') throw a.kind === 'invalid' ? a.error : new AppError('UNAUTHORIZED', 'Authentication required');
+              if (ctx.auth?.boundSessionId) throw new AppError('FORBIDDEN', SESSION_TOKEN_REFUSED);
             }
             const handler = await wr.open(ctx, broker);
             if (st.aborted) {
@@ -294,6 +297,7 @@ export function createHttpServer(deps: AppDeps, routes: AnyRoute[], wsRoutes: Ws
         const a = await authenticate(deps, info.headers);
         if (a.kind === 'ok') ctx.auth = a.principal;
         else if (route.auth === 'required') throw a.kind === 'invalid' ? a.error : new AppError('UNAUTHORIZED', 'Authentication required');
+        if (ctx.auth?.boundSessionId && !route.sessionTokens) throw new AppError('FORBIDDEN', SESSION_TOKEN_REFUSED);
       }
       if (route.query) ctx.query = validate(route.query, Object.fromEntries(info.searchParams), 'query');
       if (route.body) ctx.body = validate(route.body, parseBody(rawBody, info.headers['content-type']), 'body');

@@ -53,6 +53,16 @@ const ConfigSchema = z.object({
   BROWSER_ALLOW_LOOPBACK: bool.default(false),
   /** Optional Chromium binary; default /usr/lib/chromium/chromium or /usr/bin/chromium. */
   CHROMIUM_PATH: z.string().optional(),
+  /** Runtime sessions (spec 5.3): a running session without a heartbeat for this long is declared dead. */
+  TAKOS_SESSION_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(100).max(86_400_000).default(120_000),
+  /** Grace after a session starts (or resumes) before the heartbeat timeout applies. */
+  TAKOS_SESSION_START_GRACE_MS: z.coerce.number().int().min(0).max(86_400_000).default(30_000),
+  /** Maximum age of a session; past it a running session is declared dead and a stopped one cannot resume. */
+  TAKOS_SESSION_MAX_AGE_MS: z.coerce.number().int().min(1_000).default(86_400_000),
+  /** Heartbeat interval the start response advises the session runtime to use. */
+  TAKOS_SESSION_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(50).default(30_000),
+  /** Longest a working copy may take to build or commit before the session is failed / no longer busy. */
+  TAKOS_SESSION_OP_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(300_000),
 });
 
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string; publicUrl: string; projectRoots: string[] };

@@ -40,16 +40,7 @@ export async function authenticate(deps: AuthDeps, headers: Record<string, strin
     const p = await resolvePat(deps, token);
     return p ? { kind: 'ok', principal: p } : { kind: 'invalid', error: invalidToken('Invalid or expired personal access token') };
   }
-  if (token.startsWith(SERVICE_TOKEN_PREFIX)) {
-    const claims = await deps.serviceTokens.verify(token);
-    if (!claims) return { kind: 'invalid', error: invalidToken('Invalid or expired service token') };
-    const user = await loadAccount(deps, claims.sub);
-    if (!user) return { kind: 'invalid', error: invalidToken('Service token subject is not an active user') };
-    return {
-      kind: 'ok',
-      principal: { userId: claims.sub, via: 'service', scopes: '*', isServerAdmin: false, ...(claims.sid ? { boundSessionId: claims.sid } : {}), ...(claims.spc ? { boundSpaceId: claims.spc } : {}) },
-    };
-  }
+  if (token.startsWith(SERVICE_TOKEN_PREFIX)) return resolveServiceToken(deps, token);
   if (token.includes('.')) {
     return { kind: 'invalid', error: invalidToken('OAuth bearer token is not supported on this endpoint. Use OAuth-protected routes.') };
   }
@@ -84,6 +75,38 @@ async function resolvePat(deps: AuthDeps, token: string): Promise<Principal | nu
   if (expiresAt !== null && expiresAt <= now) return null;
   deps.patToucher.touch(row.id);
   return principal;
+}
+
+/**
+ * Service tokens are cached like PATs (a session runtime heartbeats with the same token for hours): verifying the
+ * signature and loading the subject once per TTL instead of per request. A suspended user's entries go with the
+ * user invalidation; an expired token stops at its `exp` even while cached.
+ */
+async function resolveServiceToken(deps: AuthDeps, token: string): Promise<AuthResult> {
+  const key = `svc:${token}`;
+  const now = Date.now();
+  const hit = deps.authCache.get(key, now);
+  const invalid = (message: string): AuthResult => ({ kind: 'invalid', error: invalidToken(message) });
+  if (hit === 'miss') return invalid('Invalid or expired service token');
+  if (hit) return hit.expiresAt !== null && hit.expiresAt <= now ? invalid('Invalid or expired service token') : { kind: 'ok', principal: hit.principal };
+  const epoch = deps.authCache.epoch;
+  const claims = await deps.serviceTokens.verify(token);
+  if (!claims) {
+    deps.authCache.setMiss(key, epoch);
+    return invalid('Invalid or expired service token');
+  }
+  const user = await loadAccount(deps, claims.sub);
+  if (!user) return invalid('Service token subject is not an active user');
+  const principal: Principal = {
+    userId: claims.sub,
+    via: 'service',
+    scopes: '*',
+    isServerAdmin: false,
+    ...(claims.sid ? { boundSessionId: claims.sid } : {}),
+    ...(claims.spc ? { boundSpaceId: claims.spc } : {}),
+  };
+  deps.authCache.set(key, { principal, expiresAt: claims.exp !== undefined ? claims.exp * 1000 : null }, epoch);
+  return { kind: 'ok', principal };
 }
 
 async function resolveSession(deps: AuthDeps, id: string): Promise<Principal | null> {

@@ -33,12 +33,18 @@ export class ServiceTokens {
     return SERVICE_TOKEN_PREFIX + jwt;
   }
 
-  async verify(token: string): Promise<ServiceClaims | null> {
+  /** The token's claims and its expiry (`exp`, epoch seconds), or null when it is not a valid, current token. */
+  async verify(token: string): Promise<(ServiceClaims & { exp?: number }) | null> {
     if (!token.startsWith(SERVICE_TOKEN_PREFIX)) return null;
     try {
       const { payload } = await jwtVerify(token.slice(SERVICE_TOKEN_PREFIX.length), this.key, { audience: AUDIENCE, algorithms: ['HS256'] });
       if (typeof payload.sub !== 'string') return null;
-      return { sub: payload.sub, ...(typeof payload.sid === 'string' ? { sid: payload.sid } : {}), ...(typeof payload.spc === 'string' ? { spc: payload.spc } : {}) };
+      return {
+        sub: payload.sub,
+        ...(typeof payload.sid === 'string' ? { sid: payload.sid } : {}),
+        ...(typeof payload.spc === 'string' ? { spc: payload.spc } : {}),
+        ...(typeof payload.exp === 'number' ? { exp: payload.exp } : {}),
+      };
     } catch {
       return null;
     }

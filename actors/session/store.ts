@@ -1,0 +1,127 @@
+import type { Sql, TxSql } from '../../runtime/db.ts';
+import type { ActorChange } from '../../runtime/actors/types.ts';
+import type { PendingOp, SessionState } from './state.ts';
+
+/**
+ * Loading and writing session actors (table runtime_sessions). Heartbeats are by far the most frequent change and
+ * touch one column, so a batch writes them with one narrow UPDATE and everything else with one full upsert.
+ */
+interface Row {
+  id: string;
+  account_id: string;
+  user_account_id: string | null;
+  repo_id: string;
+  branch: string;
+  status: SessionState['status'];
+  ended_reason: SessionState['endedReason'];
+  base_commit: string | null;
+  head_commit: string | null;
+  last_heartbeat: Date | null;
+  running_since: Date | null;
+  pending_op: PendingOp | null;
+  status_changed_at: Date;
+  heartbeat_timeout_ms: number;
+  start_grace_ms: number;
+  max_age_ms: string;
+  created_at: Date;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export async function loadSession(sql: Sql, id: string): Promise<SessionState> {
+  const [r] = await sql<Row[]>`
+    SELECT id, account_id, user_account_id, repo_id, branch, status, ended_reason, base_commit, head_commit, last_heartbeat,
+           running_since, pending_op, status_changed_at, heartbeat_timeout_ms, start_grace_ms, max_age_ms, created_at
+    FROM runtime_sessions WHERE id = ${id}`;
+  if (!r) return emptySession(id);
+  return {
+    id: r.id,
+    exists: true,
+    spaceId: r.account_id,
+    userId: r.user_account_id,
+    repoId: r.repo_id,
+    branch: r.branch,
+    status: r.status,
+    endedReason: r.ended_reason,
+    baseCommit: r.base_commit,
+    headCommit: r.head_commit,
+    lastHeartbeat: iso(r.last_heartbeat),
+    runningSince: iso(r.running_since),
+    pending: r.pending_op,
+    statusChangedAt: r.status_changed_at.toISOString(),
+    createdAt: r.created_at.toISOString(),
+    timing: { heartbeatTimeoutMs: r.heartbeat_timeout_ms, startGraceMs: r.start_grace_ms, maxAgeMs: Number(r.max_age_ms) },
+  };
+}
+
+export function emptySession(id: string): SessionState {
+  return {
+    id,
+    exists: false,
+    spaceId: '',
+    userId: null,
+    repoId: '',
+    branch: '',
+    status: 'initializing',
+    endedReason: null,
+    baseCommit: null,
+    headCommit: null,
+    lastHeartbeat: null,
+    runningSince: null,
+    pending: null,
+    statusChangedAt: new Date(0).toISOString(),
+    createdAt: new Date(0).toISOString(),
+    timing: { heartbeatTimeoutMs: 1, startGraceMs: 0, maxAgeMs: 1 },
+  };
+}
+
+/** Only `lastHeartbeat` differs from the state before the batch. */
+function heartbeatOnly(c: ActorChange<SessionState, never>): boolean {
+  const a = c.previous;
+  const b = c.state;
+  return (
+    a.exists &&
+    a.status === b.status &&
+    a.pending === b.pending &&
+    a.baseCommit === b.baseCommit &&
+    a.headCommit === b.headCommit &&
+    a.runningSince === b.runningSince &&
+    a.endedReason === b.endedReason &&
+    a.statusChangedAt === b.statusChangedAt
+  );
+}
+
+export async function persistSessions(tx: TxSql, changes: ReadonlyArray<ActorChange<SessionState, never>>): Promise<unknown> {
+  const beats: SessionState[] = [];
+  const full: SessionState[] = [];
+  for (const c of changes) (heartbeatOnly(c) ? beats : full).push(c.state);
+  const work: Promise<unknown>[] = [];
+  if (beats.length > 0) {
+    work.push(tx`
+      UPDATE runtime_sessions s SET last_heartbeat = u.hb
+        FROM unnest(${beats.map((s) => s.id)}::text[], ${beats.map((s) => s.lastHeartbeat)}::timestamptz[]) AS u(id, hb)
+       WHERE s.id = u.id`);
+  }
+  if (full.length > 0) {
+    const col = <T>(f: (s: SessionState) => T) => full.map(f);
+    work.push(tx`
+      INSERT INTO runtime_sessions (id, account_id, user_account_id, repo_id, branch, status, ended_reason, base_commit, head_commit,
+                                    last_heartbeat, running_since, pending_op, status_changed_at, heartbeat_timeout_ms, start_grace_ms,
+                                    max_age_ms, created_at, updated_at)
+      SELECT u.id, u.account_id, u.user_account_id, u.repo_id, u.branch, u.status, u.ended_reason, u.base_commit, u.head_commit,
+             u.last_heartbeat, u.running_since, u.pending_op, u.status_changed_at, u.timeout, u.grace, u.max_age, u.created_at, now()
+        FROM unnest(${col((s) => s.id)}::text[], ${col((s) => s.spaceId)}::text[], ${col((s) => s.userId)}::text[], ${col((s) => s.repoId)}::text[],
+                    ${col((s) => s.branch)}::text[], ${col((s) => s.status)}::text[], ${col((s) => s.endedReason)}::text[],
+                    ${col((s) => s.baseCommit)}::text[], ${col((s) => s.headCommit)}::text[], ${col((s) => s.lastHeartbeat)}::timestamptz[],
+                    ${col((s) => s.runningSince)}::timestamptz[], ${col((s) => (s.pending ? JSON.stringify(s.pending) : null))}::text[]::jsonb[],
+                    ${col((s) => s.statusChangedAt)}::timestamptz[], ${col((s) => s.timing.heartbeatTimeoutMs)}::int[],
+                    ${col((s) => s.timing.startGraceMs)}::int[], ${col((s) => s.timing.maxAgeMs)}::bigint[], ${col((s) => s.createdAt)}::timestamptz[])
+             AS u(id, account_id, user_account_id, repo_id, branch, status, ended_reason, base_commit, head_commit, last_heartbeat,
+                  running_since, pending_op, status_changed_at, timeout, grace, max_age, created_at)
+      ON CONFLICT (id) DO UPDATE SET
+        status = EXCLUDED.status, ended_reason = EXCLUDED.ended_reason, base_commit = EXCLUDED.base_commit,
+        head_commit = EXCLUDED.head_commit, last_heartbeat = EXCLUDED.last_heartbeat, running_since = EXCLUDED.running_since,
+        pending_op = EXCLUDED.pending_op, status_changed_at = EXCLUDED.status_changed_at, updated_at = now()`);
+  }
+  return Promise.all(work);
+}
