@@ -12,8 +12,7 @@ import type { AppDeps } from './http/deps.ts';
 import { RUN_KIND, runKind } from './actors/run/kind.ts';
 import { createRunsQueue } from './workers/runs/queue.ts';
 import { runEventHistory } from './http/api/runs/runtime.ts';
-import { wireSessions } from './actors/session/wiring.ts';
-import { wireAgentTasks } from './http/api/agent-tasks/wiring.ts';
+import { wireNotifications } from './actors/inbox/wiring.ts';
 
 export interface ComposedApp {
   deps: AppDeps;
@@ -24,8 +23,7 @@ export interface ComposedApp {
 export async function composeApp(kernel: Kernel, opts: { hosting: boolean; actors?: ActorSystemOptions }): Promise<ComposedApp> {
   const actors = new ActorSystem(kernel, { hosting: opts.hosting, ...opts.actors });
   actors.register(runKind);
-  const sessions = wireSessions(kernel, actors);
-  wireAgentTasks(kernel, actors);
+  wireNotifications(kernel, actors);
   const runs = createRunsQueue(kernel.redis.blocking('bullmq-queue-runs'), kernel.keys.bullPrefix);
 
   kernel.streams.hub.registerHistory(RUN_KIND, runEventHistory(kernel.sql));
@@ -40,8 +38,7 @@ export async function composeApp(kernel: Kernel, opts: { hosting: boolean; actor
     );
   });
   await actors.start();
-  await sessions.afterStart(opts.hosting);
-  const deps: AppDeps = { ...kernel, actors, queues: { runs }, workingCopies: sessions.workingCopies };
+  const deps: AppDeps = { ...kernel, actors, queues: { runs } };
   return {
     deps,
     async stop() {

@@ -12,18 +12,19 @@ import { spaceMembersRoutes } from './spaces.members/routes.ts';
 import { threadsRoutes } from './threads/routes.ts';
 import { publicShareRoutes } from './public-share/routes.ts';
 import { projectsTasksRoutes } from './tasks/index.ts';
-import { sessionsRoutes } from './sessions/routes.ts';
-import { agentTasksRoutes } from './agent-tasks/routes.ts';
+import { notificationsRoutes } from './notifications/routes.ts';
+import { notificationsWsRoutes } from './notifications/realtime.ts';
+import { remindersRoutes } from './reminders/routes.ts';
 
 /**
  * Every route family, one folder each under http/api/<family>/ (named as the Takos reference names it), each
  * exporting its routes. Adding a family = adding its folder and one line here.
  */
 export function familyRoutes(): AnyRoute[] {
-  return [...adminRoutes(), ...meRoutes(), ...setupRoutes(), ...authRoutes(), ...authSessionRoutes(), ...seedRepositoryRoutes(), ...spacesRoutes(), ...spaceMembersRoutes(), ...threadsRoutes(), ...runsRoutes(), ...publicShareRoutes(), ...projectsTasksRoutes(), ...sessionsRoutes(), ...agentTasksRoutes()];
+  return [...adminRoutes(), ...meRoutes(), ...setupRoutes(), ...authRoutes(), ...authSessionRoutes(), ...seedRepositoryRoutes(), ...spacesRoutes(), ...spaceMembersRoutes(), ...threadsRoutes(), ...runsRoutes(), ...publicShareRoutes(), ...projectsTasksRoutes(), ...notificationsRoutes(), ...remindersRoutes()];
 }
 
 /** WebSocket routes of the families (each also has an HTTP route at the same path answering 426). */
 export function familyWsRoutes(): WsRoute[] {
-  return [...runsWsRoutes()];
+  return [...runsWsRoutes(), ...notificationsWsRoutes()];
 }

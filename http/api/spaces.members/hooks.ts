@@ -1,5 +1,6 @@
 import type { AppDeps } from '../../deps.ts';
 import type { Role } from '../spaces/access.ts';
+import { notifyMemberAdded } from '../../../actors/inbox/producers.ts';
 
 export interface MemberAdded {
   spaceId: string;
@@ -10,10 +11,11 @@ export interface MemberAdded {
 }
 
 /**
- * Called after a member is added and the row is committed. This is where the notifications family will produce the
- * new member's `space.member_added` notification (inbox actor command); until it lands the event is only logged.
- * Must not throw into the request: the membership exists whatever happens here.
+ * Called after a member is added and the row is committed: the new member gets a `workspace.invite` notification
+ * (told to their inbox actor, not awaited beyond queueing). Must not throw into the request: the membership exists
+ * whatever happens here (the caller logs a failure).
  */
 export async function onMemberAdded(deps: AppDeps, e: MemberAdded): Promise<void> {
   deps.log.debug({ space_id: e.spaceId, user_id: e.userId, role: e.role, added_by: e.addedBy }, 'space member added');
+  await notifyMemberAdded(deps.actors, e);
 }
