@@ -12,6 +12,8 @@ import type { AppDeps } from './http/deps.ts';
 import { RUN_KIND, runKind } from './actors/run/kind.ts';
 import { createRunsQueue } from './workers/runs/queue.ts';
 import { runEventHistory } from './http/api/runs/runtime.ts';
+import { wireSessions } from './actors/session/wiring.ts';
+import { wireAgentTasks } from './http/api/agent-tasks/wiring.ts';
 import { wireNotifications } from './actors/inbox/wiring.ts';
 
 export interface ComposedApp {
@@ -23,6 +25,8 @@ export interface ComposedApp {
 export async function composeApp(kernel: Kernel, opts: { hosting: boolean; actors?: ActorSystemOptions }): Promise<ComposedApp> {
   const actors = new ActorSystem(kernel, { hosting: opts.hosting, ...opts.actors });
   actors.register(runKind);
+  const sessions = wireSessions(kernel, actors);
+  wireAgentTasks(kernel, actors);
   wireNotifications(kernel, actors);
   const runs = createRunsQueue(kernel.redis.blocking('bullmq-queue-runs'), kernel.keys.bullPrefix);
 
@@ -38,7 +42,8 @@ export async function composeApp(kernel: Kernel, opts: { hosting: boolean; actor
     );
   });
   await actors.start();
-  const deps: AppDeps = { ...kernel, actors, queues: { runs } };
+  await sessions.afterStart(opts.hosting);
+  const deps: AppDeps = { ...kernel, actors, queues: { runs }, workingCopies: sessions.workingCopies };
   return {
     deps,
     async stop() {

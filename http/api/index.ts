@@ -12,6 +12,8 @@ import { spaceMembersRoutes } from './spaces.members/routes.ts';
 import { threadsRoutes } from './threads/routes.ts';
 import { publicShareRoutes } from './public-share/routes.ts';
 import { projectsTasksRoutes } from './tasks/index.ts';
+import { sessionsRoutes } from './sessions/routes.ts';
+import { agentTasksRoutes } from './agent-tasks/routes.ts';
 import { notificationsRoutes } from './notifications/routes.ts';
 import { notificationsWsRoutes } from './notifications/realtime.ts';
 import { remindersRoutes } from './reminders/routes.ts';
@@ -21,7 +23,7 @@ import { remindersRoutes } from './reminders/routes.ts';
  * exporting its routes. Adding a family = adding its folder and one line here.
  */
 export function familyRoutes(): AnyRoute[] {
-  return [...adminRoutes(), ...meRoutes(), ...setupRoutes(), ...authRoutes(), ...authSessionRoutes(), ...seedRepositoryRoutes(), ...spacesRoutes(), ...spaceMembersRoutes(), ...threadsRoutes(), ...runsRoutes(), ...publicShareRoutes(), ...projectsTasksRoutes(), ...notificationsRoutes(), ...remindersRoutes()];
+  return [...adminRoutes(), ...meRoutes(), ...setupRoutes(), ...authRoutes(), ...authSessionRoutes(), ...seedRepositoryRoutes(), ...spacesRoutes(), ...spaceMembersRoutes(), ...threadsRoutes(), ...runsRoutes(), ...publicShareRoutes(), ...projectsTasksRoutes(), ...sessionsRoutes(), ...agentTasksRoutes(), ...notificationsRoutes(), ...remindersRoutes()];
 }
 
 /** WebSocket routes of the families (each also has an HTTP route at the same path answering 426). */
