@@ -26,6 +26,7 @@ export function summarize(rounds, goal) {
       serverCpuPctMedian: median(rs.map((r) => r.serverCpuPct)),
       serverUsPerReqMedian: median(rs.map((r) => r.serverUsPerReq)),
       servicesUsPerReqMedian: rs.some((r) => r.servicesUsPerReq === null) ? null : median(rs.map((r) => r.servicesUsPerReq)),
+      wrkUsPerReqMedian: median(rs.map((r) => r.wrkUsPerReq ?? 0)),
     };
   };
   const baseline = side('baseline');
@@ -37,8 +38,29 @@ export function summarize(rounds, goal) {
   });
   const ratio = project.rpsMedian / baseline.rpsMedian;
   const serverCpuRatio = baseline.serverUsPerReqMedian / project.serverUsPerReqMedian;
+  const capacity = { baseline: capacityOf(baseline), project: capacityOf(project) };
   const met = ratio >= goal.ratioMin && project.p99WorstMs < goal.p99MaxMs;
-  return { baseline, project, ratio, ratioPerRound: perRound, serverCpuRatio, goal: { ...goal, met } };
+  return {
+    baseline,
+    project,
+    ratio,
+    ratioPerRound: perRound,
+    serverCpuRatio,
+    capacity: { ...capacity, ratio: capacity.baseline && capacity.project ? capacity.project.rps / capacity.baseline.rps : null },
+    goal: { ...goal, met },
+  };
+}
+
+/**
+ * What each side could serve if CPU were the only limit, from its CPU per request: the server alone on its core,
+ * Postgres + Redis + wrk sharing the other. A cross-check on the measured ratio that holds up better on a busy
+ * machine (CPU per request moves much less than req/s when other work steals time), and it names the bound core.
+ */
+function capacityOf(side) {
+  if (side.servicesUsPerReqMedian === null) return null;
+  const serverCore = 1e6 / side.serverUsPerReqMedian;
+  const loadCore = 1e6 / (side.servicesUsPerReqMedian + side.wrkUsPerReqMedian);
+  return { rps: Math.min(serverCore, loadCore), boundBy: serverCore <= loadCore ? 'server core' : 'load core (Postgres+Redis+wrk)', serverCore, loadCore };
 }
 
 export function consoleTable(rounds, summary) {
@@ -59,6 +81,12 @@ export function consoleTable(rounds, summary) {
       `(baseline/project ${f2(s.serverCpuRatio)}x); Postgres+Redis per request: baseline ${f1(s.baseline.servicesUsPerReqMedian)} us, ` +
       `project ${f1(s.project.servicesUsPerReqMedian)} us`,
   );
+  if (s.capacity.ratio !== null) {
+    lines.push(
+      `CPU-bound capacity model: baseline ${f0(s.capacity.baseline.rps)} req/s (${s.capacity.baseline.boundBy}), project ` +
+        `${f0(s.capacity.project.rps)} req/s (${s.capacity.project.boundBy}), ratio ${f2(s.capacity.ratio)}x`,
+    );
+  }
   lines.push(
     `goal: >= ${s.goal.ratioMin}x baseline and p99 < ${s.goal.p99MaxMs} ms at ${s.goal.connections} connections: ${s.goal.met ? 'MET' : 'NOT MET'}`,
   );
@@ -86,7 +114,21 @@ export function markdown(result) {
       `${f2(s.serverCpuRatio)}x (baseline/project) |`,
   );
   out.push(`| Postgres+Redis CPU per request, us (median) | ${f1(s.baseline.servicesUsPerReqMedian)} | ${f1(s.project.servicesUsPerReqMedian)} | |`);
+  out.push(`| wrk CPU per request, us (median) | ${f1(s.baseline.wrkUsPerReqMedian)} | ${f1(s.project.wrkUsPerReqMedian)} | |`);
+  if (s.capacity.ratio !== null) {
+    const c = s.capacity;
+    out.push(
+      `| CPU-bound capacity model, req/s (bound by) | ${f0(c.baseline.rps)} (${c.baseline.boundBy}) | ${f0(c.project.rps)} (${c.project.boundBy}) | ${f2(c.ratio)}x |`,
+    );
+  }
   out.push('', `Ratio per round: ${s.ratioPerRound.map(f2).join(', ')}.`, '');
+  out.push(
+    'The capacity model divides a core-second by each side\'s CPU per request: the server alone on its core, ' +
+      'Postgres + Redis + wrk together on the other. It is a cross-check that holds up on a ' +
+      'busy machine (CPU per request moves far less than req/s when other work steals time) and it names the core that ' +
+      'bounds each side.',
+    '',
+  );
   out.push('## Rounds', '');
   out.push('| round | target | req/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx | socket errors | wrk CPU | server CPU | Postgres+Redis CPU | CPU 0 busy | CPU 1 busy | other work | server us/req | PG+Redis us/req | wrk us/req |');
   out.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
