@@ -45,6 +45,8 @@ const { values: opt } = parseArgs({
     'quiet-pct': { type: 'string', default: '10' },
     /** Attempts per round before a noisy one is kept (and listed in the report's notes). */
     attempts: { type: 'string', default: '4' },
+    /** Minutes the guard may spend waiting and re-running in total; after that every round is measured as it comes. */
+    budget: { type: 'string', default: '30' },
     /** Seconds to wait for the machine to become that quiet before a round. */
     'max-wait': { type: 'string', default: '180' },
   },
@@ -64,6 +66,8 @@ const loadCpu = opt['load-cpu'];
 const quietPct = num('quiet-pct');
 const maxWait = num('max-wait');
 const maxAttempts = Math.max(1, num('attempts'));
+const guardUntil = Date.now() + num('budget') * 60_000;
+const guardActive = () => Date.now() < guardUntil;
 const GOAL = { ratioMin: 0.6, p99MaxMs: 20, connections };
 
 if (os.availableParallelism() < 2) throw new Error('this bench pins the server and the load generator to different cores: it needs at least 2 CPUs');
@@ -153,8 +157,8 @@ try {
         await waitQuiet();
         r = await measuredRun(targets[t].server.pid, servicePids, argsFor(t, duration));
         if (r.noisePct <= quietPct) break;
-        if (attempt === maxAttempts) {
-          notes.push(`round ${n} ${t}: other work took ${Math.round(r.noisePct)}% of a core during it (after ${maxAttempts} attempts); kept`);
+        if (attempt === maxAttempts || !guardActive()) {
+          notes.push(`round ${n} ${t}: other work took ${Math.round(r.noisePct)}% of a core during it (attempt ${attempt}); kept`);
           break;
         }
         log(`round ${n} ${t}: other work took ${Math.round(r.noisePct)}% of a core; running it again`);
@@ -225,7 +229,7 @@ try {
       'round length (s)': duration,
       'warm-up per server (s)': warmup,
       'round order': 'alternating: B,P / P,B / B,P ...',
-      'shared-machine guard': `before each round, wait (up to ${maxWait} s) until the machine is idle apart from the bench (<= ${quietPct}% of a core busy elsewhere); re-run a round (up to ${maxAttempts} attempts) when other work took more than that during it`,
+      'shared-machine guard': `before each round, wait (up to ${maxWait} s) until the machine is idle apart from the bench (<= ${quietPct}% of a core busy elsewhere); re-run a round (up to ${maxAttempts} attempts) when other work took more than that during it; ${opt.budget} min for all waiting and re-running`,
       'wrk threads / connections': `${threads} / ${connections}`,
       pinning,
       'project server': `node --import tsx web.ts, ENVIRONMENT=production, LOG_LEVEL=warn, PG_POOL_MAX=${opt.pool ?? 'default (32)'}`,
@@ -297,7 +301,7 @@ async function measuredRun(serverPid, servicePids, args) {
  * --quiet-pct % of one core beyond what our own processes used (they are idle between rounds).
  */
 async function waitQuiet() {
-  const deadline = Date.now() + maxWait * 1000;
+  const deadline = Math.min(Date.now() + maxWait * 1000, guardUntil);
   let said = false;
   for (;;) {
     const c = coreTimes();
@@ -309,7 +313,7 @@ async function waitQuiet() {
     const pct = Math.max(0, busy - (own / 2) * 100);
     if (pct <= quietPct || interrupted) return;
     if (Date.now() > deadline) {
-      notes.push(`the machine did not become quiet within ${maxWait} s (${Math.round(pct)}% of a core busy elsewhere); measured anyway`);
+      notes.push(`the machine did not become quiet in time (${Math.round(pct)}% of a core busy elsewhere); measured anyway`);
       return;
     }
     if (!said) log(`waiting for the machine to become quiet (${Math.round(pct)}% of a core busy elsewhere)`);
