@@ -1,8 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll } from 'vitest';
 import { BrowserPool, type BrowserPoolOptions } from '../../workers/browser/pool.ts';
 
 /**
@@ -108,9 +109,17 @@ export async function startSite(): Promise<Site> {
   };
 }
 
-/** Each test file gets its own data root, so pools of parallel files never see each other's browsers. */
+const roots: string[] = [];
+// Registered when a test file imports this module, so it runs after the file's own afterAll hooks closed the pools.
+afterAll(() => {
+  for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
+});
+
+/** Each pool gets its own data root, so pools of parallel files never see each other's browsers; removed at exit. */
 export function testDataRoot(): string {
-  return mkdtempSync(path.join(os.tmpdir(), 'takos-browser-test-'));
+  const r = mkdtempSync(path.join(os.tmpdir(), 'takos-browser-test-'));
+  roots.push(r);
+  return r;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import { launchChromium, removeUserDataDir, userDataDirFor, MARKER_DIR } from './chromium.ts';
@@ -143,8 +144,20 @@ export class Fleet {
           await Promise.race([browser.close().catch(() => {}), new Promise((r) => setTimeout(r, 2_000))]);
         }
         if (b.pid) await killBrowserTree(b.pid, b.userDataDir, this.markerRoot);
-        if (b.userDataDir) removeUserDataDir(b.userDataDir);
+        if (b.userDataDir) await removeWhenQuiet(b.userDataDir);
       }),
     );
+  }
+}
+
+/**
+ * Remove a user-data-dir, again if it reappears: a Chromium helper that was already exiting when the tree was killed
+ * can still flush a file into it (seen on a loaded machine: a whole Default/ profile back after the first removal).
+ */
+async function removeWhenQuiet(dir: string): Promise<void> {
+  for (let i = 0; i < 5; i++) {
+    removeUserDataDir(dir);
+    await new Promise((r) => setTimeout(r, 100));
+    if (!existsSync(dir)) return;
   }
 }
