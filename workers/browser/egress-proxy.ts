@@ -19,6 +19,9 @@ import { SsrfBlockedError, type SsrfGuard } from '../../runtime/net/ssrf.ts';
 const IDLE_MS = 5 * 60_000;
 const HOP_BY_HOP = new Set(['proxy-connection', 'proxy-authorization', 'connection', 'keep-alive', 'te', 'trailer', 'upgrade']);
 
+/** Every address was checked; dial IPv4 first, since many hosts (this one included) have no IPv6 route. */
+const preferred = (addresses: ReadonlyArray<{ address: string; family: 4 | 6 }>): string => (addresses.find((a) => a.family === 4) ?? addresses[0]!).address;
+
 export interface ProxyBlock {
   url: string;
   reason: string;
@@ -75,7 +78,7 @@ export class EgressProxy {
     const headers: http.OutgoingHttpHeaders = {};
     for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k)) headers[k] = v;
     const upstream = http.request({
-      host: checked.addresses[0]!.address,
+      host: preferred(checked.addresses),
       port: Number(checked.url.port || 80),
       method: req.method,
       path: `${checked.url.pathname}${checked.url.search}`,
@@ -104,7 +107,7 @@ export class EgressProxy {
       if (!m) throw new SsrfBlockedError('invalid_url', target, `proxy: bad CONNECT target ${target.slice(0, 100)}`);
       port = Number(m[2]);
       const checked = await this.guard.resolveChecked(`https://${m[1]}:${port}/`);
-      address = checked.addresses[0]!.address;
+      address = preferred(checked.addresses);
     } catch (err) {
       this.blocked(target, err);
       client.destroy();
