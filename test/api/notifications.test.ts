@@ -248,3 +248,20 @@ describe('settings', () => {
     expect((await list(s, u)).map((n) => n.stream_id)).toEqual([1, null, null]);
   });
 });
+
+describe('OpenAPI', () => {
+  it('documents the nine notification rows and the six reminder rows from their schemas', async () => {
+    const r = await s.request('GET', '/openapi.json', { token: null });
+    const paths = r.body.paths as Record<string, Record<string, { requestBody?: { content: { 'application/json': { schema: { required?: string[] } } } } }>>;
+    const rows: Array<[string, string]> = [
+      ['get', '/api/notifications'], ['get', '/api/notifications/unread-count'], ['patch', '/api/notifications/{id}/read'],
+      ['get', '/api/notifications/preferences'], ['patch', '/api/notifications/preferences'], ['get', '/api/notifications/settings'],
+      ['patch', '/api/notifications/settings'], ['get', '/api/notifications/sse'], ['get', '/api/notifications/ws'],
+      ['get', '/api/spaces/{spaceId}/reminders'], ['post', '/api/spaces/{spaceId}/reminders'], ['get', '/api/reminders/{id}'],
+      ['patch', '/api/reminders/{id}'], ['delete', '/api/reminders/{id}'], ['post', '/api/reminders/{id}/trigger'],
+    ];
+    for (const [m, p] of rows) expect(paths[p]?.[m], `${m} ${p}`).toBeDefined();
+    expect(paths['/api/spaces/{spaceId}/reminders']!.post!.requestBody!.content['application/json'].schema.required).toEqual(expect.arrayContaining(['content', 'trigger_type']));
+    expect(paths['/api/notifications/preferences']!.patch!.requestBody!.content['application/json'].schema.required).toEqual(['updates']);
+  });
+});
