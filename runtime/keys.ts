@@ -31,6 +31,16 @@ export function redisKeys(prefix: string) {
     actorRebalance: (kind: string) => `${prefix}actor:${kind}:rebalance`,
     /** Pub/sub channel on which one actor system receives the replies to the commands it sent. */
     actorReplies: (systemId: string) => `${prefix}actor-reply:${systemId}`,
+    /** Partition count an actor kind was first started with; every process must agree (checked at start). */
+    actorPartitionCount: (kind: string) => `${prefix}actor:${kind}:partition-count`,
+    /** Sorted set of browser worker ids, score = heartbeat deadline (ms); stale members are pruned by readers. */
+    browserWorkers: `${prefix}browser:workers`,
+    /** A browser worker's heartbeat: its capacity as JSON, PX = BROWSER_HEARTBEAT_TTL_MS. Missing = worker dead. */
+    browserWorker: (workerId: string) => `${prefix}browser:worker:${workerId}`,
+    /** List of commands for one browser worker (LPUSH by web processes, BRPOP by the worker holding the pages). */
+    browserCommands: (workerId: string) => `${prefix}browser:cmd:${workerId}`,
+    /** Pub/sub channel on which one process receives the replies of browser workers. */
+    browserReplies: (clientId: string) => `${prefix}browser:reply:${clientId}`,
   };
 }
 

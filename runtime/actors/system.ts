@@ -78,6 +78,7 @@ export class ActorSystem {
 
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error('ActorSystem.start() called twice');
+    await this.checkPartitionCounts();
     this.state = 'started';
     const { kernel, options } = this;
     await this.client.start();
@@ -171,6 +172,23 @@ export class ActorSystem {
   /** Runs an ownership tick now (renew, balance, acquire) instead of at the next period. */
   async rebalance(kind?: string): Promise<void> {
     await Promise.all([...this.ownerships].filter(([k]) => !kind || k === kind).map(([, o]) => o.tick()));
+  }
+
+  /**
+   * Two processes disagreeing on a kind's partition count would route one actor to two partitions (two writers).
+   * The first process to start a kind records its count; a process with another count refuses to start.
+   */
+  private async checkPartitionCounts(): Promise<void> {
+    const r = this.kernel.redis.cmd;
+    for (const k of this.kinds.values()) {
+      const key = this.kernel.keys.actorPartitionCount(k.name);
+      const want = String(k.partitions ?? DEFAULT_PARTITIONS);
+      await r.set(key, want, 'NX');
+      const have = await r.get(key);
+      if (have !== want) {
+        throw new Error(`Actor kind ${k.name} is configured with ${want} partitions, but other processes use ${have}; every process must use the same count`);
+      }
+    }
   }
 
   private kind(name: string): AnyActorKind {

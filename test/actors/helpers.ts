@@ -90,7 +90,10 @@ export async function startHost(s: ActorTestDb, kinds: AnyActorKind[], opts: Act
   const kernel = await createKernel(s.config, { log: createLogger(s.config.LOG_LEVEL), database: s.dbName });
   const system = new ActorSystem(kernel, { ...FAST, ...opts });
   for (const k of kinds) system.register(k);
-  await system.start();
+  await system.start().catch(async (err: unknown) => {
+    await kernel.close();
+    throw err;
+  });
   let closed = false;
   return {
     kernel,

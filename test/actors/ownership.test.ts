@@ -144,3 +144,10 @@ describe('fencing', () => {
     expect(a.system.stats('stolen').owned).toContain(p);
   });
 });
+
+describe('configuration', () => {
+  it('refuses to start a process that disagrees on a kind’s partition count', async () => {
+    await host(ledgerKind({ name: 'counted', partitions: 8 }));
+    await expect(startHost(s, [ledgerKind({ name: 'counted', partitions: 16 })])).rejects.toThrow(/configured with 16 partitions, but other processes use 8/);
+  });
+});
