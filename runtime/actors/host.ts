@@ -6,7 +6,7 @@ import { ActorCell, type PartitionSlot } from './cell.ts';
 import { commitRounds, resolveOutcome } from './commit.ts';
 import { Committer } from './committer.ts';
 import { decodeStreamEntry, type Envelope } from './envelope.ts';
-import { Gate } from './gate.ts';
+import type { Gate } from './gate.ts';
 import { InboxReader, ensureGroup, replayPartition } from './inbox.ts';
 import type { ActorMetrics } from './metrics.ts';
 import { completeRounds, failRounds, type HostCounts, type RoundControl } from './outcomes.ts';
@@ -26,6 +26,8 @@ export interface HostDeps {
   hostId: string;
   opts: Required<ActorSystemOptions>;
   listeners: Set<CommitListener>;
+  /** Postgres work other than commits (loads, repeat checks, timer polls), shared by every kind of the process. */
+  gate: Gate;
 }
 
 /**
@@ -65,7 +67,7 @@ export class KindHost {
     this.partitions = kind.partitions ?? 64;
     this.slots = new Array<PartitionSlot | undefined>(this.partitions).fill(undefined);
     this.passivateMs = kind.passivateAfterMs ?? d.opts.passivateAfterMs;
-    this.gate = new Gate(d.opts.pgConcurrency);
+    this.gate = d.gate;
     this.committer = new Committer(d.opts.maxBatchTurns, d.opts.maxConcurrentCommits, (rounds) => this.commitBatch(rounds));
     this.reader = new InboxReader(d.blocking, d.cmd, {
       consumer: d.hostId,

@@ -4,6 +4,7 @@ import { newId } from '../ids.ts';
 import type { Kernel } from '../kernel.ts';
 import { ActorClient } from './client.ts';
 import { ActorUnavailableError } from './errors.ts';
+import { Gate } from './gate.ts';
 import { KindHost } from './host.ts';
 import { actorMetrics, type ActorMetrics } from './metrics.ts';
 import { Ownership } from './ownership.ts';
@@ -83,11 +84,12 @@ export class ActorSystem {
     const { kernel, options } = this;
     await this.client.start();
     if (!options.hosting) return;
+    const gate = new Gate(options.pgConcurrency);
     for (const kind of this.kinds.values()) {
       const blocking = kernel.redis.blocking(`actors-${kind.name}`);
       this.blocking.push(blocking);
       const deps = { sql: kernel.sql, cmd: kernel.redis.cmd, keys: kernel.keys, log: kernel.log, metrics: this.metrics, hostId: this.id, opts: options };
-      const host = new KindHost(kind, { ...deps, blocking, listeners: this.listeners.get(kind.name)! });
+      const host = new KindHost(kind, { ...deps, blocking, gate, listeners: this.listeners.get(kind.name)! });
       this.hosts.set(kind.name, host);
       this.ownerships.set(kind.name, new Ownership(host, deps));
     }

@@ -143,7 +143,10 @@ export interface ActorSystemOptions {
   maxQueued?: number;
   /** Default `send` timeout. */
   defaultTimeoutMs?: number;
-  /** Postgres operations (loads, dedupe checks, commits, timer polls) in flight per kind. */
+  /**
+   * Postgres operations other than commits (activations, repeat checks, timer polls) in flight per process, across
+   * kinds; commits are bounded by maxConcurrentCommits per kind. Default PG_POOL_MAX / 4 (2..8).
+   */
   pgConcurrency?: number;
 }
 
