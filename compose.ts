@@ -15,6 +15,7 @@ import { runEventHistory } from './http/api/runs/runtime.ts';
 import { wireSessions } from './actors/session/wiring.ts';
 import { wireAgentTasks } from './http/api/agent-tasks/wiring.ts';
 import { wireNotifications } from './actors/inbox/wiring.ts';
+import { wireBrowserSessions } from './actors/browser-session/wiring.ts';
 
 export interface ComposedApp {
   deps: AppDeps;
@@ -28,6 +29,7 @@ export async function composeApp(kernel: Kernel, opts: { hosting: boolean; actor
   const sessions = wireSessions(kernel, actors);
   wireAgentTasks(kernel, actors);
   wireNotifications(kernel, actors);
+  const browser = wireBrowserSessions(kernel, actors);
   const runs = createRunsQueue(kernel.redis.blocking('bullmq-queue-runs'), kernel.keys.bullPrefix);
 
   kernel.streams.hub.registerHistory(RUN_KIND, runEventHistory(kernel.sql));
@@ -43,10 +45,11 @@ export async function composeApp(kernel: Kernel, opts: { hosting: boolean; actor
   });
   await actors.start();
   await sessions.afterStart(opts.hosting);
-  const deps: AppDeps = { ...kernel, actors, queues: { runs }, workingCopies: sessions.workingCopies };
+  const deps: AppDeps = { ...kernel, actors, queues: { runs }, workingCopies: sessions.workingCopies, browser };
   return {
     deps,
     async stop() {
+      browser.close();
       await actors.stop();
       await runs.close();
     },

@@ -3,6 +3,7 @@ import type { Kernel } from '../runtime/kernel.ts';
 import type { ActorSystem } from '../runtime/actors/index.ts';
 import type { RunJobData } from '../workers/runs/queue.ts';
 import type { WorkingCopyStore } from '../workers/sessions/store.ts';
+import type { BrowserClient } from '../workers/browser/client.ts';
 
 /**
  * What handlers receive as `c.deps`: the process kernel plus the application services composed on it
@@ -13,4 +14,6 @@ export interface AppDeps extends Kernel {
   queues: { runs: Queue<RunJobData> };
   /** Runtime sessions' working copies (workers/sessions). */
   workingCopies: WorkingCopyStore;
+  /** Sends commands to the browser workers holding pages (workers/browser/client.ts). */
+  browser: BrowserClient;
 }

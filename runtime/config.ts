@@ -51,6 +51,12 @@ const ConfigSchema = z.object({
   BROWSER_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
   /** Let pages reach 127.0.0.0/8 and ::1. For tests and local development only; every other internal range stays blocked. */
   BROWSER_ALLOW_LOOPBACK: bool.default(false),
+  /** Browser sessions (actors/browser-session): closed after this long without a call (spec: 15 min). */
+  BROWSER_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).default(900_000),
+  /** Longest a browser session may live however busy it is. */
+  BROWSER_MAX_LIFETIME_MS: z.coerce.number().int().min(1_000).default(4 * 3_600_000),
+  /** A browser worker whose heartbeat key is older than this is dead; its sessions are marked failed. */
+  BROWSER_HEARTBEAT_TTL_MS: z.coerce.number().int().min(300).max(600_000).default(10_000),
   /** Optional Chromium binary; default /usr/lib/chromium/chromium or /usr/bin/chromium. */
   CHROMIUM_PATH: z.string().optional(),
   /** Runtime sessions (spec 5.3): a running session without a heartbeat for this long is declared dead. */

@@ -12,6 +12,8 @@ import { composeApp } from '../compose.ts';
 import type { AppDeps } from '../http/deps.ts';
 import type { ActorSystemOptions } from '../runtime/actors/index.ts';
 import { startRunsWorker } from '../workers/runs/worker.ts';
+import { startBrowserKind } from '../workers/browser/kind.ts';
+import type { BrowserPoolOptions } from '../workers/browser/pool.ts';
 import { createPat, createUser } from '../runtime/identity/users.ts';
 
 /**
@@ -68,7 +70,9 @@ export interface StartOpts {
    */
   attachTo?: TestServer;
   /** Worker kinds to run in this process next to the server (e.g. ['runs']). */
-  workers?: Array<'runs'>;
+  workers?: Array<'runs' | 'browser'>;
+  /** Pool options for a 'browser' worker (tests fix the load reading and the data root). */
+  browserPool?: BrowserPoolOptions;
   /** Environment for the workers (model provider settings). */
   workerEnv?: Record<string, string | undefined>;
   /** Actor timings for tests that wait for takeovers. */
@@ -106,8 +110,12 @@ export async function startTestServer(opts: StartOpts = {}): Promise<TestServer>
   const kernel = await createKernel(config, { log: createLogger(config.LOG_LEVEL), database: dbName });
   const app = await composeApp(kernel, { hosting: true, ...(opts.actors ? { actors: opts.actors } : {}) });
   const { server } = buildApp(app.deps);
-  const workers = (opts.workers ?? []).map(() =>
-    startRunsWorker(app.deps, { env: { TAKOS_DEMO_DELAY_MS: '0', ...opts.workerEnv }, staleAfterMs: 3_000, heartbeatMs: 500 }),
+  const workers: Array<{ close(): Promise<unknown> }> = await Promise.all(
+    (opts.workers ?? []).map((k) =>
+      k === 'browser'
+        ? startBrowserKind(app.deps, opts.browserPool)
+        : startRunsWorker(app.deps, { env: { TAKOS_DEMO_DELAY_MS: '0', ...opts.workerEnv }, staleAfterMs: 3_000, heartbeatMs: 500 }),
+    ),
   );
   const port = await server.listen('127.0.0.1', 0);
   const url = `http://127.0.0.1:${port}`;

@@ -17,13 +17,14 @@ import { agentTasksRoutes } from './agent-tasks/routes.ts';
 import { notificationsRoutes } from './notifications/routes.ts';
 import { notificationsWsRoutes } from './notifications/realtime.ts';
 import { remindersRoutes } from './reminders/routes.ts';
+import { browserSessionsRoutes } from './browser-sessions/routes.ts';
 
 /**
  * Every route family, one folder each under http/api/<family>/ (named as the Takos reference names it), each
  * exporting its routes. Adding a family = adding its folder and one line here.
  */
 export function familyRoutes(): AnyRoute[] {
-  return [...adminRoutes(), ...meRoutes(), ...setupRoutes(), ...authRoutes(), ...authSessionRoutes(), ...seedRepositoryRoutes(), ...spacesRoutes(), ...spaceMembersRoutes(), ...threadsRoutes(), ...runsRoutes(), ...publicShareRoutes(), ...projectsTasksRoutes(), ...sessionsRoutes(), ...agentTasksRoutes(), ...notificationsRoutes(), ...remindersRoutes()];
+  return [...adminRoutes(), ...meRoutes(), ...setupRoutes(), ...authRoutes(), ...authSessionRoutes(), ...seedRepositoryRoutes(), ...spacesRoutes(), ...spaceMembersRoutes(), ...threadsRoutes(), ...runsRoutes(), ...publicShareRoutes(), ...projectsTasksRoutes(), ...sessionsRoutes(), ...agentTasksRoutes(), ...notificationsRoutes(), ...remindersRoutes(), ...browserSessionsRoutes()];
 }
 
 /** WebSocket routes of the families (each also has an HTTP route at the same path answering 426). */
