@@ -27,6 +27,8 @@ const say = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
 if (process.env.CHILD_BROWSER_WORKER === '1') {
   const bw = await startBrowserKind(app.deps, { maxSessions: 2, loadProbe: () => ({ cpu: 0, memory: 0 }), ...(process.env.CHILD_BROWSER_DATA_ROOT ? { dataRoot: process.env.CHILD_BROWSER_DATA_ROOT } : {}) });
   say({ browserWorker: bw.id, chromiumPids: bw.pool.browserProcesses().map((b) => b.pid) });
+  // SIGTERM = orderly stop (pages and Chromium closed); SIGKILL is the crash the tests simulate.
+  process.once('SIGTERM', () => void bw.close().finally(() => process.exit(0)));
 }
 say({ ready: true, hostId: app.deps.actors.id });
 setInterval(() => say({ owned: app.deps.actors.stats('run').owned }), 100);

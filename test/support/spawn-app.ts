@@ -9,6 +9,8 @@ export interface AppChild {
   proc: ChildProcess;
   hostId: string;
   owned: number[];
+  /** Every other field the child reported, last value wins (e.g. browserWorker, chromiumPids). */
+  info: Record<string, unknown>;
   exited: Promise<number | null>;
   kill9(): Promise<void>;
 }
@@ -28,6 +30,7 @@ export async function spawnApp(s: TestServer, env: Record<string, string>): Prom
     proc,
     hostId: '',
     owned: [],
+    info: {},
     exited,
     async kill9() {
       proc.kill('SIGKILL');
@@ -45,6 +48,7 @@ export async function spawnApp(s: TestServer, env: Record<string, string>): Prom
         buf = buf.slice(nl + 1);
         try {
           const m = JSON.parse(line) as { ready?: boolean; hostId?: string; owned?: number[] };
+          Object.assign(child.info, m);
           if (m.hostId) child.hostId = m.hostId;
           if (m.owned) child.owned = m.owned;
           if (m.ready) resolve();
