@@ -265,3 +265,20 @@ describe('OpenAPI', () => {
     expect(paths['/api/notifications/preferences']!.patch!.requestBody!.content['application/json'].schema.required).toEqual(['updates']);
   });
 });
+
+describe('the inbox actor directly (producers inside the server)', () => {
+  it('stores oversized data as {} and clips long titles; refuses unknown types; ignores unknown users', async () => {
+    const { inboxKind } = await import('../../actors/inbox/kind.ts');
+    const u = await s.user();
+    const big = { blob: 'x'.repeat(10_001) };
+    const r = await s.deps.actors.send(inboxKind, u.id, { type: 'notify', notification: { type: 'security.new_login', title: 't'.repeat(600), data: big } });
+    expect(r).toMatchObject({ stored: true, stream_id: 1 });
+    const [n] = await list(s, u);
+    expect(n!.data).toEqual({});
+    expect((n!.title as string).length).toBe(500);
+    const bad = await s.deps.actors.send(inboxKind, u.id, { type: 'notify', notification: { type: 'nope' as never, title: 'x' } }).catch((e: unknown) => e);
+    expect(bad).toMatchObject({ code: 'BAD_REQUEST', message: 'Invalid type: nope' });
+    expect(await s.deps.actors.send(inboxKind, 'f'.repeat(32), { type: 'notify', notification: { type: 'run.failed', title: 'x' } })).toEqual({ stored: false, reason: 'no such user' });
+    expect(await storedCount(s, u)).toBe(1);
+  });
+});
