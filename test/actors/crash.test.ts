@@ -42,6 +42,22 @@ async function childOwner(): Promise<Child> {
   return child;
 }
 
+/** Waits for the survivor to own every partition; on failure, says what Redis and Postgres looked like. */
+async function takeover(): Promise<void> {
+  try {
+    await waitFor(() => survivor.system.stats('ledger').owned.length === PARTITIONS, 'survivor owns every partition', BOUND_MS + 5_000);
+  } catch (err) {
+    const r = s.kernel.redis.cmd;
+    const leases = await r.mget(Array.from({ length: PARTITIONS }, (_, p) => s.kernel.keys.actorLease('ledger', p)));
+    const hosts = await r.call('ZRANGE', s.kernel.keys.actorHosts('ledger'), 0, -1, 'WITHSCORES');
+    const pg = await s.kernel.sql`SELECT pid, state, wait_event_type, wait_event, left(query, 80) AS q, now() - xact_start AS age FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`;
+    const epochs = await s.kernel.sql`SELECT partition, epoch, owner FROM actor_partitions WHERE kind = 'ledger' ORDER BY partition`;
+    process.stderr.write(`takeover diagnostics: survivor ${survivor.system.id} ${JSON.stringify(survivor.system.stats('ledger'))}\nleases ${JSON.stringify(leases)}\nhosts ${JSON.stringify(hosts)}\n`);
+    process.stderr.write(`pg ${JSON.stringify(pg)}\nepochs ${JSON.stringify(epochs)}\n`);
+    throw err;
+  }
+}
+
 /** Sends `n` adds over `keys` actors through the client-only process, retrying a timed-out send with the same id. */
 function traffic(prefix: string, n: number, keys: number) {
   let sent = 0;
@@ -98,7 +114,7 @@ describe('owner crash with commands in flight', () => {
     child.proc.kill('SIGKILL');
     const killedAt = Date.now();
     await child.exited;
-    await waitFor(() => survivor.system.stats('ledger').owned.length === PARTITIONS, 'survivor owns every partition', BOUND_MS + 5_000);
+    await takeover();
     const took = Date.now() - killedAt;
     expect(took).toBeLessThan(BOUND_MS);
 
@@ -117,7 +133,7 @@ describe('owner crash with commands in flight', () => {
     }, 'traffic flowing');
     child.proc.kill('SIGSTOP');
     const stoppedAt = Date.now();
-    await waitFor(() => survivor.system.stats('ledger').owned.length === PARTITIONS, 'survivor owns every partition', BOUND_MS + 5_000);
+    await takeover();
     expect(Date.now() - stoppedAt).toBeLessThan(BOUND_MS);
     // The zombie wakes up believing it owns 8 partitions, with reads and commits in flight.
     child.proc.kill('SIGCONT');
