@@ -195,6 +195,16 @@ export class Ownership {
     const { cmd, keys, hostId, opts, sql } = this.d;
     const kind = this.host.name;
     const P = this.host.partitions;
+    // Leases still naming this host for partitions it no longer serves (dropped after renewals failed, while Redis
+    // kept them): give them up now rather than wait for them to expire.
+    const stale: Array<{ key: string; value: string }> = [];
+    leaseValues.forEach((v, p) => {
+      if (v?.startsWith(`${hostId}|`) && !this.host.slots[p]) {
+        stale.push({ key: keys.actorLease(kind, p), value: v });
+        leaseValues[p] = null;
+      }
+    });
+    if (stale.length > 0) await scripts.releaseLeases(cmd, stale);
     const free: number[] = [];
     for (let i = 0; i < P; i++) {
       const p = (this.offset + i) % P;
