@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../harness.ts';
 import { startSite, testDataRoot, type Site } from './site.ts';
@@ -11,13 +12,14 @@ let other: { id: string; token: string; username: string };
 let spaceId: string;
 
 const fixedLoad = () => ({ cpu: 0, memory: 0 });
+const dataRoot = testDataRoot();
 
 beforeAll(async () => {
   site = await startSite();
   s = await startTestServer({
-    env: { BROWSER_ALLOW_LOOPBACK: '1' },
+    env: { BROWSER_ALLOW_LOOPBACK: '1', BROWSER_HEARTBEAT_TTL_MS: '1500' },
     workers: ['browser'],
-    browserPool: { maxSessions: 2, queueMax: 0, dataRoot: testDataRoot(), loadProbe: fixedLoad },
+    browserPool: { maxSessions: 2, queueMax: 0, dataRoot, loadProbe: fixedLoad },
     actors: { timerPollMs: 50 },
   });
   owner = await s.user();
@@ -215,5 +217,30 @@ describe('browser-session routes', () => {
     } finally {
       await w2.close();
     }
+  });
+
+  it('records a Chromium crash on the session without waiting for a call (worker reports it)', async () => {
+    const c = await create({ url: site.url });
+    const id = c.body.sessionId as string;
+    // The oldest process under the pool's data root is the browser itself (renderers and helpers are its children).
+    const pid = Number(spawnSync('pgrep', ['-o', '-f', '--', dataRoot], { encoding: 'utf8' }).stdout.trim());
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, 'SIGKILL');
+    let g;
+    for (let i = 0; i < 100; i++) {
+      g = await s.request('GET', `/api/browser-sessions/${id}`, { token: owner.token });
+      if (g.body.status !== 'active') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(g!.body).toMatchObject({ status: 'failed', reason: 'browser_crashed' });
+    // The pool relaunches its browser: a new session works.
+    let again;
+    for (let i = 0; i < 50; i++) {
+      again = await create();
+      if (again.status === 201) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(again!.status).toBe(201);
+    await del(again!.body.sessionId);
   });
 });

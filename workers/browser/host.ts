@@ -23,7 +23,16 @@ export interface BrowserWorkerHandle {
   close(): Promise<void>;
 }
 
-export async function startBrowserWorker(kernel: Kernel, pool: BrowserPool, opts: { id?: string } = {}): Promise<BrowserWorkerHandle> {
+export interface BrowserWorkerOptions {
+  id?: string;
+  /**
+   * Called (from the heartbeat tick) for each session the pool ended as failed on its own (browser or renderer
+   * crash), so its record says why before anyone calls it; the pool forgets the session once this resolves.
+   */
+  onSessionFailed?: (id: string, reason: string, message: string) => Promise<unknown>;
+}
+
+export async function startBrowserWorker(kernel: Kernel, pool: BrowserPool, opts: BrowserWorkerOptions = {}): Promise<BrowserWorkerHandle> {
   const id = opts.id ?? `bw-${randomBytes(8).toString('hex')}`;
   const { keys } = kernel;
   const cmd = kernel.redis.cmd;
@@ -31,7 +40,21 @@ export async function startBrowserWorker(kernel: Kernel, pool: BrowserPool, opts
   await pool.start();
   let closing = false;
 
+  const reporting = new Set<string>();
+  const reportFailures = () => {
+    for (const s of pool.list()) {
+      if (s.state !== 'failed' || !s.failure || reporting.has(s.id) || !opts.onSessionFailed) continue;
+      reporting.add(s.id);
+      void opts
+        .onSessionFailed(s.id, s.failure.reason, s.failure.message)
+        .then(() => pool.forget(s.id))
+        .catch((err: unknown) => kernel.log.warn({ err, session: s.id }, 'reporting a failed browser session failed'))
+        .finally(() => reporting.delete(s.id));
+    }
+  };
+
   const beat = async () => {
+    reportFailures();
     const c = pool.capacity();
     const report: WorkerReport = { workerId: id, used: c.used, max: c.max, queued: c.queued, queueMax: c.queueMax, accepting: c.accepting, at: Date.now() };
     await cmd.multi().set(keys.browserWorker(id), JSON.stringify(report), 'PX', ttl).zadd(keys.browserWorkers, Date.now() + ttl, id).exec();

@@ -2,6 +2,7 @@ import type { AppDeps } from '../../http/deps.ts';
 import { poolOptionsFromConfig } from './config.ts';
 import { startBrowserWorker, type BrowserWorkerHandle } from './host.ts';
 import { BrowserPool, type BrowserPoolOptions } from './pool.ts';
+import { BROWSER_SESSION_KIND } from '../../actors/browser-session/kind.ts';
 
 /** The `browser` worker kind (worker.ts, Procfile `worker_browser`): a pool from BROWSER_* config, served over Redis. */
 export async function startBrowserKind(deps: AppDeps, overrides: BrowserPoolOptions = {}): Promise<BrowserWorkerHandle> {
@@ -13,5 +14,7 @@ export async function startBrowserKind(deps: AppDeps, overrides: BrowserPoolOpti
     log: (level, msg, extra) => log[level](extra ?? {}, msg),
     ...overrides,
   });
-  return startBrowserWorker(deps, pool);
+  return startBrowserWorker(deps, pool, {
+    onSessionFailed: (id, reason, message) => deps.actors.send(BROWSER_SESSION_KIND, id, { type: 'fail', reason, message }, { commandId: `browser-fail:${id}` }),
+  });
 }
