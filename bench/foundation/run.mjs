@@ -184,6 +184,7 @@ try {
       const s = await start(`${name}-profiled`, entry, { ...env, PORT: String(port), BENCH_PROFILE_OUT: out }, port, urlPath, flags);
       const args = (d) => wrkArgs({ threads, connections, duration: d, url: `http://127.0.0.1:${port}${urlPath}`, headers });
       await runWrk(args(warmup || 3), loadCpu);
+      await waitQuiet();
       s.child.kill('SIGUSR2');
       const w = await runWrk(args(duration), loadCpu);
       s.child.kill('SIGUSR2');
@@ -201,7 +202,9 @@ try {
       note:
         `V8 CPU profiler (node:inspector, started and stopped by SIGUSR2 around the load window) on fresh servers after a warm-up, ` +
         `${duration} s at ${connections} connections each: baseline ${Math.round(b.rps)} req/s, project ${Math.round(p.rps)} req/s under the profiler. ` +
-        'Self time; frames of our .ts files are mapped back to file:line through tsx\'s source maps.',
+        'Self time; frames of our .ts files are mapped back to file:line through tsx\'s source maps. The sampler ' +
+        'counts wall time while the thread is not idle, so on a busy machine it includes time spent waiting for the CPU: ' +
+        'read the shares here, and the cost per request in the rounds\' CPU figures.',
       baseline: { rps: b.rps, requests: b.requests, summary: b.summary },
       project: { rps: p.rps, requests: p.requests, summary: p.summary },
       markdown: `### project\n\n${p.markdown}\n\n### baseline\n\n${b.markdown}`,

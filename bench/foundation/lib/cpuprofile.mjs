@@ -42,7 +42,9 @@ export function summarizeProfile(file, { root = '', top = 25, sourceMaps = null 
     const cf = byId.get(id).callFrame;
     const name = cf.functionName || '(anonymous)';
     const loc = locate(cf);
-    const where = cf.url ? `${loc.url.replace(/^file:\/\//, '').replace(root + '/', '')}:${loc.line}` : '';
+    // Dependencies by their path inside node_modules (wherever that folder is linked from), ours relative to the root.
+    const file = loc.url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, '').replace(root + '/', '');
+    const where = cf.url ? `${file}:${loc.line}` : '';
     const key = `${name} ${where}`.trim();
     fns.set(key, (fns.get(key) ?? 0) + us);
     const o = ['(idle)', '(program)', '(garbage collector)'].includes(name) ? name : owner(cf.url, root);
@@ -59,7 +61,7 @@ export function summarizeProfile(file, { root = '', top = 25, sourceMaps = null 
 }
 
 export function profileMarkdown(s, requests) {
-  const perReq = requests ? ` (${((s.busyMs * 1000) / requests).toFixed(1)} us of CPU per request over ${requests} requests)` : '';
+  const perReq = requests ? ` (${((s.busyMs * 1000) / requests).toFixed(1)} us of sampled busy time per request over ${requests} requests)` : '';
   const lines = [`Busy ${s.busyMs.toFixed(0)} ms of ${s.totalMs.toFixed(0)} ms sampled${perReq}.`, '', '| self time by package / folder | ms | % of busy |', '| --- | ---: | ---: |'];
   for (const p of s.packages) if (p.pctOfBusy !== null) lines.push(`| ${p.name} | ${p.ms.toFixed(0)} | ${p.pctOfBusy.toFixed(1)} |`);
   lines.push('', '| top functions by self time | ms | % of busy |', '| --- | ---: | ---: |');
