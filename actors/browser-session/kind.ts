@@ -129,7 +129,8 @@ export function browserSessionKind(kernel: Pick<Kernel, 'redis' | 'keys' | 'conf
           }
           ctx.setTimer('idle', state.idle_ms);
           const s = { ...state, last_used_at: now };
-          return { state: s, reply: view(s) };
+          // The route needs the worker to call; it never goes into a response (ops.ts strips it).
+          return { state: s, reply: { ...view(s), workerId: s.worker_id } };
         }
         case 'activated': {
           if (state.status !== 'starting') return { state, reply: view(state) };

@@ -34,8 +34,7 @@ async function recordLoss(deps: AppDeps, id: string, err: unknown): Promise<void
 }
 
 export async function pageCall(deps: AppDeps, userId: string, id: string, op: BrowserOp, input: unknown): Promise<{ session: BrowserSessionView; result: BrowserResult }> {
-  const session = await send(deps, id, { type: 'use', userId });
-  const workerId = await workerOf(deps, id);
+  const { workerId, ...session } = (await send(deps, id, { type: 'use', userId })) as BrowserSessionView & { workerId: string };
   try {
     const result = await deps.browser.call(workerId, op, id, input);
     return { session, result };
