@@ -93,12 +93,11 @@ export const sessionKind: ActorKind<SessionState, SessionCommand, SessionReply, 
         if (state.userId !== cmd.userId) throw forbidden('Service token was issued for another user');
         if (state.status !== 'running') throw badRequest('Session is not running', { status: state.status });
         if (ctx.now.getTime() >= maxAgeAt(state)) {
-          const s = end(state, 'dead', 'max_age', ctx);
-          return { state: s, reply: { ok: false, code: 'expired', session: viewOf(s) } };
+          return { state: end(state, 'dead', 'max_age', ctx), reply: { ok: false, code: 'expired' } };
         }
         const s: SessionState = { ...state, lastHeartbeat: now };
         ctx.setTimer('deadline', new Date(heartbeatDeadline(s)));
-        return done(s, ctx);
+        return { state: s, reply: { ok: true, timestamp: now } };
       }
 
       case 'begin': {

@@ -87,9 +87,10 @@ export interface SessionView {
 }
 
 export type SessionReply =
-  | { ok: true; session: SessionView; timestamp: string }
+  /** `session` is left out of heartbeat replies: the hot path needs only the time it was recorded. */
+  | { ok: true; session?: SessionView; timestamp: string }
   /** The turn changed state and still refuses the caller (a heartbeat past the maximum age marks the session dead). */
-  | { ok: false; code: 'expired'; session: SessionView };
+  | { ok: false; code: 'expired' };
 
 /** When a running session is due to be declared dead: the later of the start grace and the heartbeat timeout. */
 export function heartbeatDeadline(s: Pick<SessionState, 'runningSince' | 'lastHeartbeat' | 'timing' | 'createdAt'>): number {

@@ -72,7 +72,8 @@ export class IsoGitWorkingCopyStore implements WorkingCopyStore {
     const baseTree = await treeOf(bare, req.baseCommit, cache);
     const when = { timestamp: Math.floor(Date.now() / 1000), timezoneOffset: 0 };
 
-    for (let attempt = 0; attempt < 5; attempt++) {
+    // Each retry follows a concurrent writer's success, so this bounds the number of commits racing this one.
+    for (let attempt = 0; attempt < 20; attempt++) {
       const head = await resolveBranch(bare, req.branch);
       const parent = head ?? req.baseCommit;
       let changes = mine;

@@ -24,12 +24,13 @@ export function sessionTiming(config: Config): SessionTiming {
   };
 }
 
-type Sent = Extract<SessionReply, { ok: true }>;
+type Sent = { ok: true; session: SessionView; timestamp: string };
 
 async function send(deps: AppDeps, id: string, cmd: SessionCommand): Promise<Sent> {
-  const r = await deps.actors.send(sessionKind, id, cmd);
+  const r: SessionReply = await deps.actors.send(sessionKind, id, cmd);
   if (!r.ok) throw new AppError('BAD_REQUEST', 'Session expired: exceeded maximum age');
-  return r;
+  if (!r.session) throw new Error(`session ${id}: ${cmd.type} answered without the session`);
+  return r as Sent;
 }
 
 export interface HeartbeatGrant {
@@ -43,11 +44,14 @@ export interface HeartbeatGrant {
 
 /**
  * The signed service token a session runtime heartbeats with: bound to the session, its space and the user who
- * started it, valid until the session's maximum age. It replaces the original's forgeable X-Takos-Internal headers.
+ * started it, valid until the session's maximum age plus a few minutes (so that a heartbeat just past the maximum age
+ * gets the spec's 400 "Session expired" from the actor, not a 401). It replaces the original's forgeable
+ * X-Takos-Internal headers.
  */
+const TOKEN_OVERLAP_MS = 10 * 60_000;
 export async function heartbeatGrant(deps: AppDeps, session: Pick<SessionView, 'id' | 'spaceId' | 'createdAt'>, userId: string): Promise<HeartbeatGrant> {
   const c = deps.config;
-  const expires = Date.parse(session.createdAt) + c.TAKOS_SESSION_MAX_AGE_MS;
+  const expires = Date.parse(session.createdAt) + c.TAKOS_SESSION_MAX_AGE_MS + TOKEN_OVERLAP_MS;
   const ttlSeconds = Math.max(1, Math.ceil((expires - Date.now()) / 1000));
   return {
     token: await deps.serviceTokens.sign({ sub: userId, sid: session.id, spc: session.spaceId }, ttlSeconds),
