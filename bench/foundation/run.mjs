@@ -303,7 +303,13 @@ async function measuredRun(serverPid, servicePids, args) {
  * Waits (up to --max-wait s) until the machine is idle apart from us: over 2 s, both cores together busy at most
  * --quiet-pct % of one core beyond what our own processes used (they are idle between rounds).
  */
+let budgetNoted = false;
 async function waitQuiet() {
+  if (!guardActive()) {
+    if (!budgetNoted) notes.push(`the guard's ${opt.budget} min budget ran out: rounds from here on were measured as they came`);
+    budgetNoted = true;
+    return;
+  }
   const deadline = Math.min(Date.now() + maxWait * 1000, guardUntil);
   let said = false;
   for (;;) {
@@ -316,7 +322,7 @@ async function waitQuiet() {
     const pct = Math.max(0, busy - (own / 2) * 100);
     if (pct <= quietPct || interrupted) return;
     if (Date.now() > deadline) {
-      notes.push(`the machine did not become quiet in time (${Math.round(pct)}% of a core busy elsewhere); measured anyway`);
+      if (guardActive()) notes.push(`the machine did not become quiet within ${maxWait} s (${Math.round(pct)}% of a core busy elsewhere); measured anyway`);
       return;
     }
     if (!said) log(`waiting for the machine to become quiet (${Math.round(pct)}% of a core busy elsewhere)`);
