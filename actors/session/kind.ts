@@ -95,9 +95,10 @@ export const sessionKind: ActorKind<SessionState, SessionCommand, SessionReply, 
         if (ctx.now.getTime() >= maxAgeAt(state)) {
           return { state: end(state, 'dead', 'max_age', ctx), reply: { ok: false, code: 'expired' } };
         }
-        const s: SessionState = { ...state, lastHeartbeat: now };
-        ctx.setTimer('deadline', new Date(heartbeatDeadline(s)));
-        return { state: s, reply: { ok: true, timestamp: now } };
+        // The hot path: one new field, the deadline moved (the later of the start grace and now + timeout).
+        const grace = Date.parse(state.runningSince ?? state.createdAt) + state.timing.startGraceMs;
+        ctx.setTimer('deadline', new Date(Math.max(grace, ctx.now.getTime() + state.timing.heartbeatTimeoutMs)));
+        return { state: { ...state, lastHeartbeat: now }, reply: { ok: true, timestamp: now } };
       }
 
       case 'begin': {

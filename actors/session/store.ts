@@ -91,11 +91,21 @@ function heartbeatOnly(c: ActorChange<SessionState, never>): boolean {
   );
 }
 
+/**
+ * A batch made only of heartbeats commits without waiting for its WAL flush (`synchronous_commit = off` for that
+ * transaction alone). What that risks: if the Postgres server itself crashes (not one of our processes), the
+ * heartbeats of its last ~0.6 s (3 x wal_writer_delay) may be lost, atomically with their timer moves and command
+ * records, so those sessions look up to 0.6 s older than they were against a timeout of minutes, and a runtime beats
+ * again within its interval. What it buys: a heartbeat's reply no longer waits for an fsync (the route's latency
+ * and, at a given concurrency, its throughput were bound by the disk). Every other transition (start, stop, dead,
+ * ...) commits synchronously as before.
+ */
 export async function persistSessions(tx: TxSql, changes: ReadonlyArray<ActorChange<SessionState, never>>): Promise<unknown> {
   const beats: SessionState[] = [];
   const full: SessionState[] = [];
   for (const c of changes) (heartbeatOnly(c) ? beats : full).push(c.state);
   const work: Promise<unknown>[] = [];
+  if (full.length === 0 && beats.length > 0) work.push(tx`SET LOCAL synchronous_commit = off`);
   if (beats.length > 0) {
     work.push(tx`
       UPDATE runtime_sessions s SET last_heartbeat = u.hb
