@@ -10,7 +10,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,6 +52,8 @@ async function main() {
   const url = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'takos-bench-browser-api-'));
+  // Reachable by the postgres user, so the cluster lives under `dir` and goes with it (not a kept /tmp/takos-pg-*).
+  chmodSync(dir, 0o755);
   const pg = await startPostgres(dir, { fast: true });
   const redis = await startRedis(dir, { persist: false });
   const databaseUrl: string = await ensureDatabase(pg.url, 'bench_browser');
