@@ -102,36 +102,42 @@ function heartbeatOnly(c: ActorChange<SessionState, never>): boolean {
  */
 export async function persistSessions(tx: TxSql, changes: ReadonlyArray<ActorChange<SessionState, never>>): Promise<unknown> {
   const beats: SessionState[] = [];
-  const full: SessionState[] = [];
-  for (const c of changes) (heartbeatOnly(c) ? beats : full).push(c.state);
+  const created: SessionState[] = [];
+  const changed: SessionState[] = [];
+  for (const c of changes) (!c.previous.exists ? created : heartbeatOnly(c) ? beats : changed).push(c.state);
   const work: Promise<unknown>[] = [];
-  if (full.length === 0 && beats.length > 0) work.push(tx`SET LOCAL synchronous_commit = off`);
+  if (created.length === 0 && changed.length === 0 && beats.length > 0) work.push(tx`SET LOCAL synchronous_commit = off`);
+  // Updates, never upserts, for sessions that exist: a row deleted with its space stays deleted even if its actor
+  // (still in memory) takes one more turn.
   if (beats.length > 0) {
     work.push(tx`
       UPDATE runtime_sessions s SET last_heartbeat = u.hb
         FROM unnest(${beats.map((s) => s.id)}::text[], ${beats.map((s) => s.lastHeartbeat)}::timestamptz[]) AS u(id, hb)
        WHERE s.id = u.id`);
   }
-  if (full.length > 0) {
-    const col = <T>(f: (s: SessionState) => T) => full.map(f);
+  if (changed.length > 0) {
+    const col = <T>(f: (s: SessionState) => T) => changed.map(f);
+    work.push(tx`
+      UPDATE runtime_sessions s SET
+        status = u.status, ended_reason = u.ended_reason, base_commit = u.base_commit, head_commit = u.head_commit,
+        last_heartbeat = u.last_heartbeat, running_since = u.running_since, pending_op = u.pending_op,
+        status_changed_at = u.status_changed_at, updated_at = now()
+      FROM unnest(${col((s) => s.id)}::text[], ${col((s) => s.status)}::text[], ${col((s) => s.endedReason)}::text[],
+                  ${col((s) => s.baseCommit)}::text[], ${col((s) => s.headCommit)}::text[], ${col((s) => s.lastHeartbeat)}::timestamptz[],
+                  ${col((s) => s.runningSince)}::timestamptz[], ${col((s) => (s.pending ? JSON.stringify(s.pending) : null))}::text[]::jsonb[],
+                  ${col((s) => s.statusChangedAt)}::timestamptz[])
+           AS u(id, status, ended_reason, base_commit, head_commit, last_heartbeat, running_since, pending_op, status_changed_at)
+      WHERE s.id = u.id`);
+  }
+  // A batch may hold a session's creation and its next turns: the row is inserted as it stands after all of them.
+  for (const s of created) {
     work.push(tx`
       INSERT INTO runtime_sessions (id, account_id, user_account_id, repo_id, branch, status, ended_reason, base_commit, head_commit,
                                     last_heartbeat, running_since, pending_op, status_changed_at, heartbeat_timeout_ms, start_grace_ms,
                                     max_age_ms, created_at, updated_at)
-      SELECT u.id, u.account_id, u.user_account_id, u.repo_id, u.branch, u.status, u.ended_reason, u.base_commit, u.head_commit,
-             u.last_heartbeat, u.running_since, u.pending_op, u.status_changed_at, u.timeout, u.grace, u.max_age, u.created_at, now()
-        FROM unnest(${col((s) => s.id)}::text[], ${col((s) => s.spaceId)}::text[], ${col((s) => s.userId)}::text[], ${col((s) => s.repoId)}::text[],
-                    ${col((s) => s.branch)}::text[], ${col((s) => s.status)}::text[], ${col((s) => s.endedReason)}::text[],
-                    ${col((s) => s.baseCommit)}::text[], ${col((s) => s.headCommit)}::text[], ${col((s) => s.lastHeartbeat)}::timestamptz[],
-                    ${col((s) => s.runningSince)}::timestamptz[], ${col((s) => (s.pending ? JSON.stringify(s.pending) : null))}::text[]::jsonb[],
-                    ${col((s) => s.statusChangedAt)}::timestamptz[], ${col((s) => s.timing.heartbeatTimeoutMs)}::int[],
-                    ${col((s) => s.timing.startGraceMs)}::int[], ${col((s) => s.timing.maxAgeMs)}::bigint[], ${col((s) => s.createdAt)}::timestamptz[])
-             AS u(id, account_id, user_account_id, repo_id, branch, status, ended_reason, base_commit, head_commit, last_heartbeat,
-                  running_since, pending_op, status_changed_at, timeout, grace, max_age, created_at)
-      ON CONFLICT (id) DO UPDATE SET
-        status = EXCLUDED.status, ended_reason = EXCLUDED.ended_reason, base_commit = EXCLUDED.base_commit,
-        head_commit = EXCLUDED.head_commit, last_heartbeat = EXCLUDED.last_heartbeat, running_since = EXCLUDED.running_since,
-        pending_op = EXCLUDED.pending_op, status_changed_at = EXCLUDED.status_changed_at, updated_at = now()`);
+      VALUES (${s.id}, ${s.spaceId}, ${s.userId}, ${s.repoId}, ${s.branch}, ${s.status}, ${s.endedReason}, ${s.baseCommit}, ${s.headCommit},
+              ${s.lastHeartbeat}, ${s.runningSince}, ${s.pending ? JSON.stringify(s.pending) : null}::jsonb, ${s.statusChangedAt},
+              ${s.timing.heartbeatTimeoutMs}, ${s.timing.startGraceMs}, ${s.timing.maxAgeMs}, ${s.createdAt}, now())`);
   }
   return Promise.all(work);
 }

@@ -126,6 +126,19 @@ describe('session deadlines', () => {
   });
 });
 
+describe('a deleted space', () => {
+  it('takes its sessions with it: the timers that were due fire into nothing and are gone', async () => {
+    const doomed = await team(s, 'Doomed');
+    const a = await startSession(s, doomed);
+    await heartbeat(s, a.id, a.token);
+    expect((await s.request('DELETE', `/api/spaces/${doomed.id}`, { token: doomed.owner.token })).status).toBeLessThan(300);
+    expect(await s.kernel.sql`SELECT 1 FROM runtime_sessions WHERE id = ${a.id}`).toHaveLength(0);
+    await until(async () => (await s.kernel.sql`SELECT 1 FROM actor_timers WHERE kind = 'session' AND actor_id = ${a.id} AND name = 'deadline'`).length === 0, 8_000, 'the deadline timer to fire');
+    expect(await s.kernel.sql`SELECT 1 FROM runtime_sessions WHERE id = ${a.id}`).toHaveLength(0);
+    expect((await heartbeat(s, a.id, a.token)).status).toBeGreaterThanOrEqual(400);
+  });
+});
+
 describe('initialisation and busy operations', () => {
   it('a session whose working copy is never finished (its process died) fails at the init timeout', async () => {
     const id = 'initstuck001';
