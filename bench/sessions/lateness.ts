@@ -1,7 +1,8 @@
 /**
- * Dead-session detection lateness at scale: one heartbeat per session through the real HTTP route (keep-alive
- * connections, `--concurrency` in flight), then silence; every session is then due to be declared dead at its last
- * heartbeat + its timeout, by its actor's durable timer. Lateness = when the actor declared it dead
+ * Dead-session detection lateness at scale: two heartbeats per session through the real HTTP route (keep-alive
+ * connections, `--concurrency` in flight; the first pass activates, the second is the one that counts), then
+ * silence; every session is then due to be declared dead at its last heartbeat + its timeout, by its actor's
+ * durable timer (the timeout must outlast the first pass). Lateness = when the actor declared it dead
  * (status_changed_at) minus that deadline, both on the actor's clock. Prints one JSON line.
  *
  * With --touch-only it just heartbeats every session once and exits (the bench's warm-up: every token verified and
@@ -23,22 +24,30 @@ const sessions = (await readFile(file, 'utf8'))
   .map((l) => l.split(' ') as [string, string]);
 const sql = createDb({ url: process.env.DATABASE_URL, max: 2 });
 
-const started = performance.now();
-let next = 0;
 let ok = 0;
 const failures: string[] = [];
-await Promise.all(
-  Array.from({ length: Number(values.concurrency) }, async () => {
-    while (next < sessions.length) {
-      const [id, token] = sessions[next++]!;
-      const r = await fetch(`${url}/api/sessions/${id}/heartbeat`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
-      await r.arrayBuffer();
-      if (r.status === 200) ok++;
-      else if (failures.length < 5) failures.push(`${id}: ${r.status}`);
-    }
-  }),
-);
-const sendMs = performance.now() - started;
+/** One heartbeat to every session, `concurrency` in flight; returns how long it took (ms). */
+async function pass(): Promise<number> {
+  const started = performance.now();
+  let next = 0;
+  ok = 0;
+  await Promise.all(
+    Array.from({ length: Number(values.concurrency) }, async () => {
+      while (next < sessions.length) {
+        const [id, token] = sessions[next++]!;
+        const r = await fetch(`${url}/api/sessions/${id}/heartbeat`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+        await r.arrayBuffer();
+        if (r.status === 200) ok++;
+        else if (failures.length < 5) failures.push(`${id}: ${r.status}`);
+      }
+    }),
+  );
+  return performance.now() - started;
+}
+// The first pass pays each session's first heartbeat (token verified, actor activated); the measured one follows at
+// once, warm, so that the 10,000 deadlines fall within a few seconds of each other.
+const warmMs = values['touch-only'] ? 0 : await pass();
+const sendMs = await pass();
 if (values['touch-only']) {
   await sql.end();
   process.stdout.write(JSON.stringify({ sessions: sessions.length, heartbeatsOk: ok, failures, sendMs: Math.round(sendMs) }) + '\n');
@@ -69,6 +78,7 @@ const q = (p: number) => (late.length ? late[Math.min(late.length - 1, Math.floo
 process.stdout.write(
   JSON.stringify({
     sessions: sessions.length,
+    warmPassMs: Math.round(warmMs),
     heartbeatsOk: ok,
     failures,
     sendMs: Math.round(sendMs),

@@ -1,4 +1,6 @@
 // Writes the sessions bench result as bench/results/sessions-<date>.md and .json (same day: overwritten).
+// `node bench/sessions/report.mjs <result.json>` re-renders the markdown from a result file (e.g. after adding an
+// `analysis` field by hand).
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -38,7 +40,7 @@ export function writeReport(dir, r) {
     '',
     '## Dead-session detection lateness',
     '',
-    `One heartbeat to each of ${n0(l.sessions)} sessions through the route (${n0(l.heartbeatsOk)} answered 200, sent in ${n0(l.sendMs)} ms, last heartbeats spread over ${n0(l.heartbeatSpreadMs)} ms), then silence; timeout ${n0(l.timeoutMs)} ms. Lateness = declared dead - (last heartbeat + timeout), on the actor's clock.`,
+    `${l.warmPassMs ? `A first heartbeat to each of ${n0(l.sessions)} sessions (${n0(l.warmPassMs)} ms: tokens verified, actors activated), then a second one` : `One heartbeat to each of ${n0(l.sessions)} sessions`} through the route (${n0(l.heartbeatsOk)} answered 200, sent in ${n0(l.sendMs)} ms, last heartbeats spread over ${n0(l.heartbeatSpreadMs)} ms, so the deadlines fall as close together), then silence; timeout ${n0(l.timeoutMs)} ms. Lateness = declared dead - (last heartbeat + timeout), on the actor's clock.`,
     '',
     '| dead | not dead | early | min ms | p50 ms | p90 ms | p99 ms | max ms |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -59,8 +61,26 @@ export function writeReport(dir, r) {
     ...Object.entries(r.config).map(([k, v]) => `| ${k} | ${v} |`),
     ...Object.entries(r.machine).map(([k, v]) => `| ${k} | ${v} |`),
     '',
+    ...(r.profile
+      ? [
+          '## CPU profile of the project under the heartbeat load',
+          '',
+          `A fresh project process, warmed up the same way, under the V8 profiler for ${r.config['round length (s)']} s (${n0(r.profile.rps)} req/s while profiled). Self time over the load window; \`dispatch\` is the profiler writing its own output when stopped.`,
+          '',
+          r.profile.markdown,
+          '',
+        ]
+      : []),
+    ...(r.analysis ? ['## Analysis', '', r.analysis, ''] : []),
     ...(r.notes.length ? ['## Notes', '', ...r.notes.map((x) => `- ${x}`), ''] : []),
   ];
   writeFileSync(`${base}.md`, lines.join('\n'));
   return `${base}.md`;
+}
+
+if (process.argv[1] && import.meta.url === new URL(`file://${path.resolve(process.argv[1])}`).href) {
+  const { readFileSync } = await import('node:fs');
+  const file = process.argv[2];
+  const r = JSON.parse(readFileSync(file, 'utf8'));
+  process.stdout.write(`${writeReport(path.dirname(file), r)}\n`);
 }
