@@ -32,6 +32,8 @@ const { values: v } = parseArgs({
     'max-wait': { type: 'string', default: '120' },
     'no-write': { type: 'boolean', default: false },
     'keep-data': { type: 'boolean', default: false },
+    /** Diagnostic only: Postgres with fsync and synchronous_commit off, to see how much of the latency is the WAL flush. */
+    'pg-fast': { type: 'boolean', default: false },
   },
 });
 const num = (k) => {
@@ -118,7 +120,8 @@ function lineChild(name, entry, env, cpu) {
 
 try {
   // 1. Postgres (durable) and Redis, pinned to the load core.
-  const pg = await startPostgres(dataDir, { fast: false });
+  const pg = await startPostgres(dataDir, { fast: v['pg-fast'] });
+  if (v['pg-fast']) notes.push('--pg-fast: Postgres ran with fsync and synchronous_commit off (diagnostic; not the goal measurement)');
   cleanups.unshift(pg.stop);
   const databaseUrl = await ensureDatabase(pg.url, 'takos_bench');
   const redis = await startRedis(dataDir, { persist: false });
@@ -210,7 +213,7 @@ try {
 Reproduce: \`${cmd}\` (bench/notifications/run.mjs; commit ${head}${dirty ? ' with uncommitted changes in the tree' : ''}).
 
 Machine: ${cpuModel()}, ${os.availableParallelism()} CPUs, Node ${process.version}. Servers pinned to CPU ${serverCpu}
-(taskset); the driver, Postgres (fsync on) and Redis pinned to CPU ${loadCpu}. One notification at a time, each after
+(taskset); the driver, Postgres (${v['pg-fast'] ? 'fsync OFF, diagnostic' : 'fsync on'}) and Redis pinned to CPU ${loadCpu}. One notification at a time, each after
 the previous one arrived plus a ${opt.interval} ms pause (unloaded); ${opt.warmup} warm-up notifications per round
 are not counted; ${opt.rounds} rounds of ${opt.n} per target, the order rotating each round.
 
@@ -238,7 +241,7 @@ Per round:
 
 ${roundTable}
 ${notes.length ? '\nNotes:\n' + notes.map((n) => `- ${n}`).join('\n') + '\n' : ''}`;
-    const file = path.join(root, 'bench', 'results', `notifications-${date}.md`);
+    const file = path.join(root, 'bench', 'results', `notifications-${date}${v['pg-fast'] ? '-pg-fast' : ''}.md`);
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, md);
     log(`wrote ${path.relative(root, file)}`);
