@@ -56,24 +56,41 @@ export interface WsUserData {
   conn?: WsConn;
 }
 
+/**
+ * The socket as handlers see it. A class on purpose: the object literal with six arrow functions and a `closed`
+ * getter it replaces was stored in dictionary mode by V8 (a getter closing over per-socket state gives every object
+ * its own hidden class): ~950 B of heap per socket against ~110 B for an instance (Node 20, measured with 20,000
+ * objects; bench/streams "memory" part).
+ */
+class UwsConn implements WsConn {
+  private isClosed = false;
+  constructor(private readonly ws: WebSocket<WsUserData>) {}
+  send(text: string): number {
+    return this.isClosed ? 2 : this.ws.send(text, false, false);
+  }
+  end(code = 1000, reason = ''): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.ws.end(code, reason);
+  }
+  subscribe(topic: string): boolean {
+    return !this.isClosed && this.ws.subscribe(topic);
+  }
+  unsubscribe(topic: string): boolean {
+    return !this.isClosed && this.ws.unsubscribe(topic);
+  }
+  bufferedAmount(): number {
+    return this.isClosed ? 0 : this.ws.getBufferedAmount();
+  }
+  get closed(): boolean {
+    return this.isClosed;
+  }
+  /** Called by the server from uWS' close callback: the native socket is gone, nothing may touch it. */
+  markClosed(): void {
+    this.isClosed = true;
+  }
+}
+
 export function wrapSocket(ws: WebSocket<WsUserData>): WsConn {
-  let closed = false;
-  const conn: WsConn = {
-    send: (text) => (closed ? 2 : ws.send(text, false, false)),
-    end(code = 1000, reason = '') {
-      if (closed) return;
-      closed = true;
-      ws.end(code, reason);
-    },
-    subscribe: (t) => !closed && ws.subscribe(t),
-    unsubscribe: (t) => !closed && ws.unsubscribe(t),
-    bufferedAmount: () => (closed ? 0 : ws.getBufferedAmount()),
-    get closed() {
-      return closed;
-    },
-  };
-  (conn as { markClosed?: () => void }).markClosed = () => {
-    closed = true;
-  };
-  return conn;
+  return new UwsConn(ws);
 }

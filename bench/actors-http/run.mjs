@@ -31,8 +31,8 @@ const { values: v } = parseArgs({
     'server-cpu': { type: 'string', default: '0' },
     'load-cpu': { type: 'string', default: '1' },
     'quiet-pct': { type: 'string', default: '15' },
-    attempts: { type: 'string', default: '3' },
-    'max-wait': { type: 'string', default: '120' },
+    attempts: { type: 'string', default: '2' },
+    'max-wait': { type: 'string', default: '30' },
     profile: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     'keep-data': { type: 'boolean', default: false },
@@ -52,6 +52,17 @@ const notes = [];
 const cleanups = [];
 const started = Date.now();
 let services = null;
+// Interrupted (Ctrl-C, timeout): stop the servers and the services before leaving, keeping the logs.
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    log(`${sig}: stopping servers and services; logs kept in ${dataDir}`);
+    void (async () => {
+      for (const c of cleanups) await c().catch(() => {});
+      if (services) await services.stop();
+      process.exit(130);
+    })();
+  });
+}
 
 try {
   services = await startServices({ dataDir, loadCpu, notes, database: 'takos_bench_actors' });

@@ -2,7 +2,7 @@
 // wrk) and scripts/lib/services.mjs: throwaway Postgres + Redis pinned to the load core, line-protocol child
 // processes, CPU accounting per process group over a measured window, the shared-machine guard, machine facts.
 import { spawn, spawnSync } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { openSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -11,6 +11,8 @@ import { ensureDatabase, log, root, startPostgres, startRedis } from '../../scri
 import { allProcessCpu, coreBusyPct, coreTimes, cpuModel, descendants, foreignCpuS, pinTree } from '../foundation/lib/procstat.mjs';
 
 export { log, root };
+
+const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 /**
  * Postgres (durable: fsync on) + Redis (no persistence) under `dataDir`, pinned to `loadCpu`, unless DATABASE_URL /
@@ -140,12 +142,14 @@ export function compileC(src, outFile) {
  * seconds per group (each group's pids and their descendants), per-core busy %, CPU of processes outside this
  * bench (other engineers' work on a shared machine) and the elapsed seconds.
  */
-export function cpuWindow() {
+export function cpuWindow(threadsOf = null) {
   const c0 = coreTimes();
   const a0 = allProcessCpu();
+  const th0 = threadsOf ? threadCpu(threadsOf) : null;
   const t0 = performance.now();
   return {
     end(groups) {
+      const th1 = threadsOf ? threadCpu(threadsOf) : null;
       const a1 = allProcessCpu();
       const elapsedS = (performance.now() - t0) / 1000;
       const cores = coreBusyPct(c0, coreTimes());
@@ -155,9 +159,36 @@ export function cpuWindow() {
         out.cpuS[k] = all.reduce((s, p) => s + ((a1.get(p) ?? 0) - (a0.get(p) ?? 0)), 0);
       }
       out.foreignPct = (foreignCpuS(a0, a1, new Set(descendants(process.pid))) / elapsedS) * 100;
+      if (th1) out.threadsS = Object.fromEntries(Object.entries(th1).map(([k, v]) => [k, v - (th0[k] ?? 0)]).filter(([, v]) => v > 0));
       return out;
     },
   };
+}
+
+/**
+ * CPU seconds of one process by thread name (/proc/<pid>/task/<tid>/stat): the main thread ("node") apart from
+ * V8's helpers ("V8 DefaultWorke": concurrent GC and compilation) and libuv's pool ("libuv-worker").
+ */
+export function threadCpu(pid) {
+  const out = {};
+  let tids;
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = s.slice(s.indexOf('(') + 1, s.lastIndexOf(')'));
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      const key = tid === String(pid) ? 'main' : name;
+      out[key] = (out[key] ?? 0) + (Number(f[11]) + Number(f[12])) / TICKS;
+    } catch {
+      /* the thread ended */
+    }
+  }
+  return out;
 }
 
 /**

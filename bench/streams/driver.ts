@@ -32,7 +32,7 @@ import { createLogger } from '../../runtime/log.ts';
 import { redisKeys } from '../../runtime/keys.ts';
 import { EventTail } from '../../runtime/streams/tail.ts';
 import type { StreamEvent } from '../../runtime/streams/types.ts';
-import { ActorSystem } from '../../runtime/actors/index.ts';
+import { ActorSystem, type ActorSystemOptions } from '../../runtime/actors/index.ts';
 import { RUN_KIND, runKind } from '../../actors/run/kind.ts';
 import type { ComposedApp } from '../../compose.ts';
 
@@ -71,7 +71,9 @@ if (mode === 'actor') {
   if (opt['host-actors']) {
     // Imported here: only the hosting case needs the whole composition root.
     const { composeApp } = await import('../../compose.ts');
-    composed = await composeApp(kernel, { hosting: true });
+    // BENCH_ACTOR_OPTIONS (JSON ActorSystemOptions): try host settings on the local case without changing defaults.
+    const actorOptions = env.BENCH_ACTOR_OPTIONS ? (JSON.parse(env.BENCH_ACTOR_OPTIONS) as ActorSystemOptions) : {};
+    composed = await composeApp(kernel, { hosting: true, actors: actorOptions });
     sender = composed.deps.actors;
     // Serve every partition before measuring (a lone host takes all of them at its first ticks).
     for (let i = 0; i < 50 && sender.stats(RUN_KIND).owned.length < (runKind.partitions ?? 64); i++) {

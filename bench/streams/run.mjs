@@ -31,17 +31,21 @@ const { values: v } = parseArgs({
     'memory-cases': { type: 'string', default: '' },
     duration: { type: 'string', default: '6' },
     rounds: { type: 'string', default: '2' },
+    /** Fan-out shapes to run (default both): worker-like, batched. */
+    shapes: { type: 'string', default: '' },
     'latency-duration': { type: 'string', default: '5' },
     'latency-interval': { type: 'string', default: '20' },
     'append-runs': { type: 'string', default: '200' },
-    'append-batches': { type: 'string', default: '1,10' },
+    'append-batches': { type: 'string', default: '1,10,50' },
     'append-duration': { type: 'string', default: '6' },
     'append-warmup': { type: 'string', default: '2' },
     'server-cpu': { type: 'string', default: '0' },
     'load-cpu': { type: 'string', default: '1' },
     'quiet-pct': { type: 'string', default: '15' },
-    attempts: { type: 'string', default: '3' },
-    'max-wait': { type: 'string', default: '120' },
+    attempts: { type: 'string', default: '2' },
+    'max-wait': { type: 'string', default: '30' },
+    /** CPU profiles of the project server over the first actor/tail fan-out phases and the remote append case. */
+    profile: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     'keep-data': { type: 'boolean', default: false },
   },
@@ -58,6 +62,7 @@ const opt = {
   memoryCases: v['memory-cases'] ? v['memory-cases'].split(',') : null,
   duration: num('duration'),
   rounds: num('rounds'),
+  shapes: v.shapes ? v.shapes.split(',') : null,
   latencyDuration: num('latency-duration'),
   latencyInterval: num('latency-interval'),
   appendRuns: num('append-runs'),
@@ -69,6 +74,7 @@ const opt = {
   quietPct: num('quiet-pct'),
   attempts: Math.max(1, num('attempts')),
   maxWait: num('max-wait'),
+  profile: v.profile,
 };
 for (const p of opt.only) if (!PARTS.includes(p)) throw new Error(`--only: unknown part ${p} (parts: ${PARTS.join(', ')})`);
 if (os.availableParallelism() < 2) throw new Error('this bench pins servers and load to different cores: it needs at least 2 CPUs');
@@ -81,7 +87,17 @@ const notes = [];
 const started = Date.now();
 let ctx = null;
 let services = null;
-process.on('SIGINT', () => log('interrupted: stopping servers and services'));
+// Interrupted (Ctrl-C, timeout): stop every child and the services before leaving, keeping the logs.
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    log(`${sig}: stopping servers and services; logs kept in ${dataDir}`);
+    void (async () => {
+      if (ctx) for (const c of ctx.cleanups) await c().catch(() => {});
+      if (services) await services.stop();
+      process.exit(130);
+    })();
+  });
+}
 
 try {
   const subsBin = compileC(path.join(root, 'bench/streams/subs.c'), path.join(dataDir, 'subs'));
@@ -101,7 +117,11 @@ try {
   const needServers = ['fanout', 'latency', 'append'].some((p) => opt.only.has(p));
   if (needServers) {
     const baseline = await ctx.server('baseline', { project: false });
-    let project = await ctx.server('project', { project: true });
+    let project = await ctx.server('project', {
+      project: true,
+      ...(opt.profile ? { nodeFlags: ctx.profilerFlags(), env: { BENCH_PROFILE_OUT: ctx.profileOut } } : {}),
+    });
+    project.profiled = opt.profile;
     if (opt.only.has('fanout')) await timed('fanout', () => fanout(ctx, { baseline, project }));
     if (opt.only.has('latency')) await timed('latency', () => latency(ctx, { baseline, project }));
     // The shared drivers hold run leases and the web server hosts partitions: both go before the local append case.
@@ -139,6 +159,7 @@ try {
       'shared-machine guard': `wait until other work uses <= ${opt.quietPct}% of a core (up to ${opt.maxWait} s); re-run a fan-out/latency phase above it (up to ${opt.attempts} attempts)`,
     },
     ...result,
+    profiles: ctx.profiles,
     notes,
   };
   if (!v['no-write']) {

@@ -44,6 +44,7 @@
 #define T_WS 1
 #define LINE_MAX_ 2048
 #define WSP_MAX 512
+#define WS_BIG_MAX (8 << 20)
 #define HBUF 8192
 #define HIST_BUCKETS 100000 /* 10 us each: 0 .. 1 s, plus overflow */
 
@@ -68,7 +69,8 @@ typedef struct {
   uint64_t wleft;
   uint8_t wop;
   char *wp;
-  int wplen;
+  int wplen, wpcap;
+  char *wbig; /* a frame longer than WSP_MAX (a replay page), kept whole; freed after parsing */
 } conn_t;
 
 typedef struct {
@@ -168,7 +170,8 @@ static void close_conn(conn_t *c, int error) {
     free(c->hbuf);
     free(c->line);
     free(c->wp);
-    c->hbuf = c->line = c->wp = NULL;
+    free(c->wbig);
+    c->hbuf = c->line = c->wp = c->wbig = NULL;
     c->llen = c->wplen = 0;
     c->cstate = 0;
     c->cleft = 0;
@@ -270,7 +273,7 @@ static void ws_send_pong(conn_t *c, const char *payload, int len) {
 }
 
 static void ws_message(conn_t *c) {
-  const char *p = c->wp, *end = c->wp + c->wplen;
+  const char *p = c->wbig ? c->wbig : c->wp, *end = p + c->wplen;
   if (c->wop == 0x9) {
     ws_send_pong(c, p, c->wplen);
     return;
@@ -295,7 +298,22 @@ static void ws_message(conn_t *c) {
     mark_ready(c);
     return;
   }
-  if (memmem(p, end - p, "\"type\":\"replay\"", 15)) st[T_WS].replay++;
+  if (memmem(p, end - p, "\"type\":\"replay\"", 15)) {
+    /* Catch-up page: {"type":"replay","data":{"events":[{"id":n,"type":..,"data":{"t":..},...},...]}}. A socket
+       that connects while events are being appended gets them here rather than as live frames. */
+    st[T_WS].replay++;
+    const char *q = p;
+    for (;;) {
+      const char *e = memmem(q, end - q, "{\"id\":", 6);
+      if (!e) break;
+      long long id = parse_num_after(e, end, "{\"id\":");
+      const char *next = memmem(e + 6, end - e - 6, "{\"id\":", 6);
+      long long t = parse_num_after(e, next ? next : end, "\"data\":{\"t\":");
+      if (id > 0) on_event(c, id, t);
+      q = e + 6;
+    }
+    return;
+  }
   st[T_WS].other++;
 }
 
@@ -321,6 +339,11 @@ static void ws_data(conn_t *c, const unsigned char *p, int n) {
         c->wleft = len;
         c->wplen = 0;
         c->wneed = 0;
+        c->wpcap = WSP_MAX;
+        if (len > WSP_MAX && len <= WS_BIG_MAX) {
+          c->wbig = malloc(len);
+          c->wpcap = (int)len;
+        }
         if (len == 0) {
           ws_message(c);
           c->whlen = 0;
@@ -329,13 +352,15 @@ static void ws_data(conn_t *c, const unsigned char *p, int n) {
       }
     } else {
       int take = (uint64_t)(n - i) < c->wleft ? n - i : (int)c->wleft;
-      int room = WSP_MAX - c->wplen;
-      memcpy(c->wp + c->wplen, p + i, take < room ? take : room);
+      int room = c->wpcap - c->wplen;
+      memcpy((c->wbig ? c->wbig : c->wp) + c->wplen, p + i, take < room ? take : room);
       c->wplen += take < room ? take : room;
       i += take;
       c->wleft -= take;
       if (c->wleft == 0) {
         ws_message(c);
+        free(c->wbig);
+        c->wbig = NULL;
         c->whlen = 0;
         c->wneed = 2;
       }

@@ -76,14 +76,19 @@ export class StreamHub {
     }
     c.listeners.add(listener);
     await c.ready;
-    const chan = c;
-    return () => {
-      chan.listeners.delete(listener);
-      if (chan.listeners.size === 0 && this.channels.get(ch) === chan) {
-        this.channels.delete(ch);
-        void this.sub.unsubscribe(ch).catch(() => {});
-      }
-    };
+    return () => this.unsubscribe(kind, id, listener);
+  }
+
+  /**
+   * Stops delivering to `listener` (what the function returned by subscribe() does; long-lived listeners call this
+   * instead of keeping that closure, one per client). The Redis subscription ends with the entity's last listener.
+   */
+  unsubscribe(kind: string, id: string, listener: HubListener): void {
+    const ch = this.keys.eventChannel(kind, id);
+    const c = this.channels.get(ch);
+    if (!c || !c.listeners.delete(listener) || c.listeners.size > 0) return;
+    this.channels.delete(ch);
+    void this.sub.unsubscribe(ch).catch(() => {});
   }
 
   /** Highest id this node has dispatched for the entity, or null. */

@@ -37,7 +37,7 @@ describe('one run watched through two web processes', () => {
     const all = (await a.request('GET', `/api/runs/${run.id}/events`, { token: u.token })).body.events.map((e: { id: number }) => e.id);
     expect(all).toEqual(all.map((_: number, i: number) => i + 1));
     expect(sseIds).toEqual(all);
-    await until(() => ws.ids.length >= all.length, 5000, () => `ws ids ${JSON.stringify(ws.ids)}`);
+    await until(() => ws.ids.length >= all.length, 5000, () => `ws ids ${JSON.stringify(ws.ids)} texts ${JSON.stringify(ws.texts)} closed ${JSON.stringify(ws.closed)}`);
     expect(ws.ids).toEqual(all);
     ws.ws.close();
   });

@@ -1,11 +1,12 @@
 // What every part of bench/streams shares: the servers under test (started pinned to the server core), the C client
 // and the driver (pinned to the load core), the shared-machine guard, and the phase procedure that measures server
 // CPU per delivery with both sides fed the same events.
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { startNode, stopNode, waitHttp } from '../../foundation/lib/servers.mjs';
 import { freePort } from '../../../scripts/lib/services.mjs';
 import { cpuWindow, lineChild, log, root, waitQuiet } from '../../lib/harness.mjs';
+import { profileMarkdown, summarizeProfile } from '../../foundation/lib/cpuprofile.mjs';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -88,6 +89,32 @@ export function createContext({ opt, dataDir, notes, services, seed, subsBin, se
       return c;
     },
 
+    /** With --profile: the project server is started with the foundation's profiler hook; see profiled(). */
+    profiles: [],
+    profilerFlags: () => ['--enable-source-maps', '--import', path.join(root, 'bench/foundation/lib/profiler-hook.mjs')],
+    profileOut: path.join(dataDir, 'project.cpuprofile'),
+
+    /**
+     * Runs `fn` with the V8 CPU profiler of `server` on (SIGUSR2 toggles it; --profile only), then keeps a summary
+     * of where the server's CPU went: self time by package and function, per `units` (deliveries, events).
+     */
+    async profiled(server, label, fn, units) {
+      if (!opt.profile || !server.profiled) return fn();
+      const out = ctx.profileOut;
+      server.child.kill('SIGUSR2');
+      const r = await fn();
+      server.child.kill('SIGUSR2');
+      for (let i = 0; i < 200 && !existsSync(out); i++) await sleep(100);
+      if (!existsSync(out)) throw new Error(`no CPU profile from ${server.name}`);
+      const file = path.join(dataDir, `${label.replace(/[^a-z0-9]+/gi, '-')}.cpuprofile`);
+      renameSync(out, file);
+      renameSync(`${out}.maps.json`, `${file}.maps.json`);
+      const summary = summarizeProfile(file, { root, sourceMaps: `${file}.maps.json`, top: 30 });
+      const n = units(r);
+      ctx.profiles.push({ label, units: n, summary, markdown: profileMarkdown(summary, n.count).replace(/per request over (\d+) requests/, `per ${n.name} over $1 ${n.name}s`) });
+      return r;
+    },
+
     quiet: (label) => waitQuiet({ quietPct: opt.quietPct, maxWaitS: opt.maxWait, notes, label }),
 
     /**
@@ -96,7 +123,7 @@ export function createContext({ opt, dataDir, notes, services, seed, subsBin, se
      * (WebSocket sockets join the uWS topic after their first live batch). Re-run when other work took more than
      * --quiet-pct of a core during it.
      */
-    async phase({ label, target, sse, ws, batch, intervalMs, appends }) {
+    async phase({ label, target, sse, ws, batch, intervalMs, appends, profile = false }) {
       for (let attempt = 1; ; attempt++) {
         const k = target.driver.lastId;
         const client = await ctx.client({ port: target.port, sse, ws, ssePath: target.ssePath(k), wsPath: target.wsPath(k), header: target.header, after: k });
@@ -108,8 +135,9 @@ export function createContext({ opt, dataDir, notes, services, seed, subsBin, se
         services.repin();
         await ctx.quiet(label);
         await client.request('mark');
-        const win = cpuWindow();
-        const d = await target.driver.request({ cmd: 'paced', appends, batch, intervalMs }, 120_000 + appends * intervalMs);
+        const win = cpuWindow(target.server.pid);
+        const run = () => target.driver.request({ cmd: 'paced', appends, batch, intervalMs }, 120_000 + appends * intervalMs);
+        const d = profile && attempt === 1 ? await ctx.profiled(target.server, label, run, (x) => ({ count: x.events * (sse + ws), name: 'delivery' })) : await run();
         target.driver.lastId = d.lastId;
         const st = await client.request(`wait ${d.lastId} 30000`, 60_000);
         const cpu = win.end({ server: [target.server.pid], client: [client.pid], driver: [target.driver.pid], services: services.servicePids });
@@ -164,6 +192,8 @@ export function createContext({ opt, dataDir, notes, services, seed, subsBin, se
 }
 
 function summarizePhase({ label, target, sse, ws, batch, intervalMs, d, st, cpu }) {
+  const threads = cpu.threadsS ?? {};
+  const mainS = threads.main ?? null;
   const deliveries = st.sse.events + st.ws.events;
   const expected = d.events * (sse + ws);
   const perDelivery = (s) => (deliveries > 0 ? (s * 1e6) / deliveries : null);
@@ -187,6 +217,9 @@ function summarizePhase({ label, target, sse, ws, batch, intervalMs, d, st, cpu 
     elapsedS: cpu.elapsedS,
     deliveriesPerS: deliveries / cpu.elapsedS,
     serverUsPerDelivery: perDelivery(cpu.cpuS.server),
+    // The event-loop thread alone, and the rest of the process by thread name (V8's GC and compiler helpers).
+    serverMainUsPerDelivery: mainS === null ? null : perDelivery(mainS),
+    serverThreadsS: threads,
     serverCpuPct: pct(cpu.cpuS.server),
     clientCpuPct: pct(cpu.cpuS.client),
     clientUsPerDelivery: perDelivery(cpu.cpuS.client),

@@ -24,13 +24,20 @@ export async function append(ctx, { project, stopProject }) {
     services.repin();
     await ctx.quiet(label);
     const before = runs ? await count(runs) : null;
+    const m0 = extra.ownerServer ? await actorMetrics(extra.ownerServer.port) : null;
     const win = cpuWindow();
-    const r = await driver.request({ ...cmd, durationMs: opt.appendDuration * 1000 }, 120_000);
+    const flood = () => driver.request({ ...cmd, durationMs: opt.appendDuration * 1000 }, 120_000);
+    const r = extra.ownerServer ? await ctx.profiled(extra.ownerServer, label, flood, (x) => ({ count: x.events, name: 'event' })) : await flood();
     const cpu = win.end({ server: extra.serverPid ? [extra.serverPid] : [], driver: [driver.pid], services: services.servicePids });
     const stored = runs ? (await count(runs)) - before : null;
+    const m1 = m0 ? await actorMetrics(extra.ownerServer.port) : null;
+    // The owner's view (remote cases, from its /metrics): turns per commit and command arrival -> commit.
+    const owner = m0 && m1 ? { turnsPerCommit: (m1.turns - m0.turns) / Math.max(1, m1.commits - m0.commits), meanTurnMs: ((m1.turnSecondsSum - m0.turnSecondsSum) / Math.max(1, m1.turnCount - m0.turnCount)) * 1000 } : null;
+    const meta = { ...extra };
+    delete meta.ownerServer;
     const row = {
       label,
-      ...extra,
+      ...meta,
       batch: cmd.batch,
       concurrency: cmd.concurrency,
       eventsPerS: r.eventsPerS,
@@ -39,6 +46,7 @@ export async function append(ctx, { project, stopProject }) {
       appendMs: r.appendMs,
       storedInPostgres: stored,
       durableCheck: runs ? stored === r.events : null,
+      owner,
       serverCpuPct: extra.serverPid ? (cpu.cpuS.server / cpu.elapsedS) * 100 : null,
       driverCpuPct: (cpu.cpuS.driver / cpu.elapsedS) * 100,
       servicesCpuPct: (cpu.cpuS.services / cpu.elapsedS) * 100,
@@ -47,7 +55,10 @@ export async function append(ctx, { project, stopProject }) {
     };
     if (row.noisePct > opt.quietPct) ctx.notes.push(`${label}: other work took ${Math.round(row.noisePct)}% of a core during it; kept`);
     if (runs && !row.durableCheck) ctx.notes.push(`${label}: ${r.events} events acknowledged but ${stored} rows stored`);
-    ctx.log(`${label}: ${Math.round(r.eventsPerS)} events/s (p99 append ${r.appendMs.p99?.toFixed(1)} ms)`);
+    ctx.log(
+      `${label}: ${Math.round(r.eventsPerS)} events/s (append p50/p99 ${r.appendMs.p50?.toFixed(1)}/${r.appendMs.p99?.toFixed(1)} ms` +
+        `${owner ? `; owner: ${owner.turnsPerCommit.toFixed(1)} turns/commit, arrival -> commit ${owner.meanTurnMs.toFixed(1)} ms mean` : ''})`,
+    );
     cases.push(row);
   };
 
@@ -58,7 +69,7 @@ export async function append(ctx, { project, stopProject }) {
 
     const remote = await ctx.driver({ mode: 'actor', runs: remoteRuns });
     for (const batch of opt.appendBatches) {
-      await measure(`remote (worker -> web.ts), ${batch} event(s) per emit`, remote, { cmd: 'flood', batch, concurrency: c }, remoteRuns, { target: 'remote', serverPid: project.pid });
+      await measure(`remote (worker -> web.ts), ${batch} event(s) per emit`, remote, { cmd: 'flood', batch, concurrency: c }, remoteRuns, { target: 'remote', serverPid: project.pid, ownerServer: project });
     }
     await remote.stop();
 
@@ -83,5 +94,17 @@ export async function append(ctx, { project, stopProject }) {
       rows,
       goal: { min: 0.3, metWorkerLike: remoteOne ? remoteOne.ratio >= 0.3 : null, metRemoteMedian: best >= 0.3 },
     },
+  };
+}
+
+/** The run kind's actor counters from a web process's /metrics (Prometheus text). */
+async function actorMetrics(port) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const sum = (re) => [...text.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
+  return {
+    turns: sum(/^takos_actor_commit_turns_sum\{[^}]*kind="run"[^}]*\} (\S+)$/gm),
+    commits: sum(/^takos_actor_commit_turns_count\{[^}]*kind="run"[^}]*\} (\S+)$/gm),
+    turnSecondsSum: sum(/^takos_actor_turn_seconds_sum\{[^}]*kind="run"[^}]*\} (\S+)$/gm),
+    turnCount: sum(/^takos_actor_turn_seconds_count\{[^}]*kind="run"[^}]*\} (\S+)$/gm),
   };
 }

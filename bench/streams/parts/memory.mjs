@@ -61,6 +61,10 @@ export async function memory(ctx, { dataDir }) {
       let openNow = 0;
       for (const cl of clients) {
         const got = await cl.request(`wait ${d.lastId} 20000`, 30_000);
+        if (!got.reached) {
+          ctx.notes.push(`memory ${c.name}: event ${d.lastId} did not reach every connection of one client within 20 s: ${JSON.stringify(c.sse ? got.sse : got.ws)}`);
+          ctx.log(ctx.notes[ctx.notes.length - 1]);
+        }
         ok &&= got.reached;
         openNow += got.sse.open + got.ws.open;
       }
