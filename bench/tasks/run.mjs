@@ -8,13 +8,14 @@
 //     unchanged); "cold": cold.ts moves a ref before every request, so each answer is derived from scratch.
 // Prints both and writes bench/results/tasks-<date>.md.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureDatabase, ensureNodeModules, freePort, log, root, startPostgres, startRedis } from '../../scripts/lib/services.mjs';
 import { ensureWrk, runWrk, wrkArgs, wrkVersion } from '../foundation/lib/wrk.mjs';
 import { cpuModel, pinTree } from '../foundation/lib/procstat.mjs';
+import { profileMarkdown, summarizeProfile } from '../foundation/lib/cpuprofile.mjs';
 
 // CPU seconds of the server process including the git processes it ran and reaped (utime+stime+cutime+cstime):
 // unlike latency, this does not grow when other processes compete for the core.
@@ -34,6 +35,8 @@ const { values: opt } = parseArgs({
     'load-cpu': { type: 'string', default: '1' },
     cold: { type: 'string', default: '200' },
     'no-write': { type: 'boolean', default: false },
+    // CPU profile of the server over the cold phase (the profiler's own cost inflates that phase's numbers).
+    profile: { type: 'boolean', default: false },
   },
 });
 const GOAL_P99_MS = 50;
@@ -64,7 +67,12 @@ try {
   const seed = JSON.parse(tsx(['bench/tasks/seed.ts'], 'seeding').trim().split('\n').pop());
 
   const port = await freePort();
-  const server = startNode({ name: 'web', entry: 'web.ts', env: { ...env, PORT: String(port), HOST: '127.0.0.1' }, cpu: opt['server-cpu'], cwd: root, logFile: path.join(dataDir, 'web.log') });
+  const profOut = path.join(dataDir, 'cold.cpuprofile');
+  const profFlags = opt.profile ? ['--enable-source-maps', '--import', path.join(root, 'bench/foundation/lib/profiler-hook.mjs')] : [];
+  const server = startNode({
+    name: 'web', entry: 'web.ts', env: { ...env, PORT: String(port), HOST: '127.0.0.1', ...(opt.profile ? { BENCH_PROFILE_OUT: profOut } : {}) },
+    cpu: opt['server-cpu'], cwd: root, logFile: path.join(dataDir, 'web.log'), nodeFlags: profFlags,
+  });
   stops.unshift(() => stopNode(server));
   const base = `http://127.0.0.1:${port}`;
   await waitHttp(server, `${base}/health`);
@@ -92,11 +100,18 @@ try {
   const baseCpuMs = ((serverCpuS(server.pid) - cpu0) * 1000) / baseline.requests;
   log(`cold: ${opt.cold} sequential requests, each after a ref change`);
   cpu0 = serverCpuS(server.pid);
+  if (opt.profile) process.kill(server.pid, 'SIGUSR2');
   const coldRaw = spawnSync('taskset', ['-c', opt['load-cpu'], process.execPath, '--import', 'tsx', 'bench/tasks/cold.ts'], {
     cwd: root, encoding: 'utf8', env: { ...env, BENCH_URL: listUrl, BENCH_TOKEN: seed.token, BENCH_REPO: seed.repo, BENCH_N: opt.cold },
   });
   if (coldRaw.status !== 0) throw new Error(`cold run failed: ${coldRaw.stderr}`);
   const cold = JSON.parse(coldRaw.stdout.trim().split('\n').pop());
+  if (opt.profile) {
+    process.kill(server.pid, 'SIGUSR2');
+    for (let i = 0; i < 100 && !existsSync(profOut); i++) await new Promise((r) => setTimeout(r, 100));
+    const summary = summarizeProfile(profOut, { root, sourceMaps: `${profOut}.maps.json` });
+    process.stdout.write(`\n## CPU profile of the cold phase\n\n${profileMarkdown(summary, cold.n + 10)}\n`);
+  }
   // cold.ts also makes 10 warm-up requests.
   const coldCpuMs = ((serverCpuS(server.pid) - cpu0) * 1000) / (cold.n + 10);
 
