@@ -71,6 +71,7 @@ function end(s: BrowserSessionState, ctx: TurnContext, status: 'stopped' | 'fail
 export function browserSessionKind(kernel: Pick<Kernel, 'redis' | 'keys' | 'config'>): ActorKind<BrowserSessionState, BrowserSessionCommand, unknown, never> {
   return {
     name: BROWSER_SESSION_KIND,
+    persistIssuesSynchronously: true,
     partitions: 16,
 
     async load(sql: Sql, id: string): Promise<BrowserSessionState> {

@@ -15,6 +15,7 @@ type Result = TurnResult<InboxState, InboxEvent, InboxReply>;
 export const inboxKind: ActorKind<InboxState, InboxCommand, InboxReply, InboxEvent> = {
   name: INBOX_KIND,
   partitions: 64,
+  persistIssuesSynchronously: true,
 
   async load(sql: Sql, userId: string): Promise<InboxState> {
     const [r] = await sql<Array<{ last_stream_id: number | null; last_created_at: Date | null; muted_until: Date | null; prefs: Array<[string, string, boolean]> }>>`

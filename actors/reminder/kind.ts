@@ -37,6 +37,7 @@ export async function readReminder(sql: Sql, id: string): Promise<ReminderRow | 
 export const reminderKind: ActorKind<ReminderState, ReminderCommand, ReminderReply, ReminderFired> = {
   name: REMINDER_KIND,
   partitions: 64,
+  persistIssuesSynchronously: true,
 
   async load(sql: Sql, id: string): Promise<ReminderState> {
     return { id, row: await readReminder(sql, id) };

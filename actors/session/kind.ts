@@ -43,6 +43,7 @@ const expired = () => badRequest('Session expired: exceeded maximum age');
 export const sessionKind: ActorKind<SessionState, SessionCommand, SessionReply, never> = {
   name: SESSION_KIND,
   partitions: 64,
+  persistIssuesSynchronously: true,
 
   load(sql: Sql, id: string): Promise<SessionState> {
     return loadSession(sql, id);

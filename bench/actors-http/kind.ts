@@ -20,6 +20,9 @@ export async function createCounterTable(sql: Sql): Promise<void> {
 
 export const counterKind: ActorKind<Counter, CounterCommand, { n: number }> = {
   name: BENCH_KIND,
+  // One statement, issued synchronously: the commit goes in one flight (runtime/actors/commit.ts), like the
+  // product's inbox and session kinds.
+  persistIssuesSynchronously: true,
   async load(sql, id) {
     const [r] = await sql<{ n: string }[]>`SELECT n FROM bench_http_counter WHERE id = ${id}`;
     return { n: r ? Number(r.n) : 0 };

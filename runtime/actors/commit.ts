@@ -1,4 +1,5 @@
-import type { Sql } from '../db.ts';
+import type { Sql, TxSql } from '../db.ts';
+import type { Logger } from '../log.ts';
 import type { Round } from './round.ts';
 import { fence } from './fencing.ts';
 import { writeTimers, type TimerWrites } from './timers.ts';
@@ -30,7 +31,7 @@ export class CommitFailed extends Error {
   }
 }
 
-export async function commitRounds(sql: Sql, kind: AnyActorKind, rounds: Round[], idleTimeoutMs: number): Promise<void> {
+export async function commitRounds(sql: Sql, kind: AnyActorKind, rounds: Round[], idleTimeoutMs: number, log?: Logger): Promise<void> {
   const slots = new Map<number, number>();
   for (const r of rounds) slots.set(r.cell.slot.partition, r.cell.slot.epoch);
 
@@ -57,21 +58,79 @@ export async function commitRounds(sql: Sql, kind: AnyActorKind, rounds: Round[]
   }
 
   let txid: string | null = null;
+  const body = (tx: TxSql): Promise<unknown>[] => {
+    const fenced = fence(tx, kind.name, [...slots].map(([partition, epoch]) => ({ partition, epoch })), idleTimeoutMs).then((id) => (txid = id));
+    const pending: Promise<unknown>[] = [fenced];
+    if (changes.length > 0) pending.push(kind.persist(tx, changes));
+    if (rec.commandIds.length > 0) {
+      pending.push(tx`
+        INSERT INTO actor_commands (kind, actor_id, command_id, partition, ok, reply)
+        SELECT ${kind.name}, * FROM unnest(${rec.actorIds}::text[], ${rec.commandIds}::text[], ${rec.partitions}::int[], ${rec.oks.map((ok) => (ok ? 't' : 'f'))}::text[]::boolean[], ${rec.replies}::text[]::jsonb[])`);
+    }
+    pending.push(...writeTimers(tx, kind.name, timers));
+    return pending;
+  };
   try {
-    await sql.begin(async (tx) => {
-      const fenced = fence(tx, kind.name, [...slots].map(([partition, epoch]) => ({ partition, epoch })), idleTimeoutMs).then((id) => (txid = id));
-      const pending: Promise<unknown>[] = [fenced];
-      if (changes.length > 0) pending.push(kind.persist(tx, changes));
-      if (rec.commandIds.length > 0) {
-        pending.push(tx`
-          INSERT INTO actor_commands (kind, actor_id, command_id, partition, ok, reply)
-          SELECT ${kind.name}, * FROM unnest(${rec.actorIds}::text[], ${rec.commandIds}::text[], ${rec.partitions}::int[], ${rec.oks.map((ok) => (ok ? 't' : 'f'))}::text[]::boolean[], ${rec.replies}::text[]::jsonb[])`);
-      }
-      pending.push(...writeTimers(tx, kind.name, timers));
-      await Promise.all(pending);
-    });
+    if (kind.persistIssuesSynchronously) await oneFlight(sql, body, (err) => log?.error({ err, kind: kind.name }, 'persist failed after its transaction committed'));
+    else await sql.begin((tx) => Promise.all(body(tx)));
   } catch (err) {
     throw new CommitFailed(err, txid);
+  }
+}
+
+/**
+ * BEGIN, the statements and COMMIT written to one reserved connection without waiting in between: postgres.js
+ * pipelines them (each query ends with its own Sync), so the transaction costs one round trip. `sql.begin()` waits
+ * for BEGIN before running the body and for the body before COMMIT: three round trips, which at one commit in flight
+ * per batch was most of a lone turn's latency (bench/notifications: create -> SSE).
+ *
+ * Failure: after a failing statement Postgres answers every later one with 25P02 and turns COMMIT into ROLLBACK, so
+ * nothing is applied; the first error in issue order is the one thrown (the fence's TA001 comes before any
+ * statement's). Every reply is awaited before the connection goes back to the pool.
+ */
+async function oneFlight(sql: Sql, body: (tx: TxSql) => Promise<unknown>[], onLate?: (err: unknown) => void): Promise<void> {
+  const conn = await sql.reserve();
+  let sealed = false;
+  // Every query is started the moment it is written (postgres.js otherwise starts one when it is first awaited, and
+  // `await`/Promise.all do that a microtask later, which could put COMMIT ahead of it). A statement issued after
+  // COMMIT was sent would run outside the transaction: refused loudly instead.
+  const started = (q: unknown): unknown => {
+    if (sealed) throw new Error('a persist declared persistIssuesSynchronously issued a statement after COMMIT');
+    const query = q as { execute?: () => unknown };
+    if (typeof query.execute === 'function') query.execute();
+    return q;
+  };
+  const tx = new Proxy(conn, {
+    apply(target, thisArg, args: unknown[]) {
+      const out = Reflect.apply(target, thisArg, args) as unknown;
+      // tx`...` is a query; tx(rows, ...columns) is a helper used inside one.
+      return Array.isArray((args[0] as { raw?: unknown } | undefined)?.raw) ? started(out) : out;
+    },
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (prop === 'unsafe' && typeof v === 'function') return (...a: unknown[]) => started((v as (...x: unknown[]) => unknown).apply(target, a));
+      return v;
+    },
+  }) as unknown as TxSql;
+  try {
+    const begin = conn`BEGIN`.execute();
+    const work = body(tx);
+    sealed = true;
+    const commit = conn`COMMIT`.execute();
+    const settled = await Promise.allSettled([begin, ...work, commit]);
+    const last = settled[settled.length - 1]!;
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (last.status === 'fulfilled' && (last.value as { command?: string }).command === 'COMMIT') {
+      // Committed: every statement in the flight succeeded (one failure turns COMMIT into ROLLBACK). A rejection
+      // here can only be the persist's own code failing after the flight (the late-statement guard above): the
+      // transaction is what counts, and the bug is reported.
+      if (failed) onLate?.(failed.reason);
+      return;
+    }
+    if (failed) throw failed.reason;
+    throw new Error(`transaction ended with ${(last as PromiseFulfilledResult<{ command?: string }>).value.command ?? 'no command tag'}`);
+  } finally {
+    conn.release();
   }
 }
 

@@ -225,7 +225,7 @@ export class KindHost {
 
   private async commitBatch(rounds: Round[]): Promise<void> {
     try {
-      await commitRounds(this.d.sql, this.kind, rounds, this.d.opts.leaseTtlMs);
+      await commitRounds(this.d.sql, this.kind, rounds, this.d.opts.leaseTtlMs, this.d.log);
     } catch (err) {
       return failRounds(this.control, rounds, err);
     }

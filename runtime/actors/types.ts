@@ -85,6 +85,13 @@ export interface ActorKind<S, C, R = unknown, E = unknown> {
    * the statements without awaiting one before sending the next where possible: postgres.js pipelines them.
    */
   persist(tx: TxSql, changes: ReadonlyArray<ActorChange<S, E>>): Promise<unknown>;
+  /**
+   * Declares that `persist` issues every statement synchronously (before its first await) and uses no savepoints.
+   * The commit then sends BEGIN, the fence, every statement and COMMIT in one flight: one round trip to Postgres
+   * instead of three (runtime/actors/commit.ts). A statement issued after that throws instead of running outside
+   * the transaction.
+   */
+  readonly persistIssuesSynchronously?: boolean;
 }
 
 export type AnyActorKind = ActorKind<unknown, unknown, unknown, unknown>;

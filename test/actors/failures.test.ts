@@ -30,23 +30,28 @@ async function host(kind: ReturnType<typeof ledgerKind>, opts: Parameters<typeof
 const tags = (prefix: string) =>
   s.kernel.sql<{ tag: string; n: number }[]>`SELECT tag, count(*)::int AS n FROM test_ledger_events WHERE actor_id LIKE ${prefix + '%'} AND type = 'added' GROUP BY tag`;
 
-describe('Postgres failures', () => {
+// Both commit paths: sql.begin() (BEGIN, statements, COMMIT, each awaited) and one flight (kinds that declare
+// persistIssuesSynchronously: BEGIN, statements and COMMIT pipelined on a reserved connection, commit.ts).
+describe.each([
+  { mode: 'begin', oneFlight: false },
+  { mode: 'oneflight', oneFlight: true },
+])('Postgres failures, $mode commits', ({ mode, oneFlight }) => {
   // Cancelling the statements of in-flight commits (SQLSTATE 57014, a transient failure after the transaction began)
   // drives the same path as a lost connection: the outcome is asked of Postgres by transaction id, then the rounds
   // are retried. Terminating the backends instead (pg_terminate_backend) would be the truer "connection lost", but
   // postgres.js 3.4.9 then crashes the process from a setImmediate write on the closed socket (see the skipped test
   // below), so it cannot run here until the driver is fixed.
   it('commands whose transactions fail mid-flight are retried and applied exactly once (no command ids given)', async () => {
-    await interruptCommits('pgcancel', 'pg_cancel_backend');
+    await interruptCommits(`pgcancel${mode}`, 'pg_cancel_backend');
   });
 
   it.skip('same, with the connections terminated (skipped: postgres.js 3.4.9 crashes on a write to a closed socket, porsager/postgres#1208)', async () => {
-    await interruptCommits('pgdrop', 'pg_terminate_backend');
+    await interruptCommits(`pgdrop${mode}`, 'pg_terminate_backend');
   });
 
   async function interruptCommits(name: string, how: 'pg_cancel_backend' | 'pg_terminate_backend') {
     // 30 ms inside every commit so that the interruptions hit transactions in flight.
-    const kind = ledgerKind({ name, partitions: 4, commitDelayMs: 30 });
+    const kind = ledgerKind({ name, partitions: 4, commitDelayMs: 30, oneFlight });
     const h = await host(kind);
     await waitFor(() => h.system.stats(name).owned.length === 4, 'host owns all');
     // Interrupt every commit for a while (retries included), then let them through.
@@ -87,12 +92,13 @@ describe('Postgres failures', () => {
   });
 
   it('rejects a command whose commit always fails, without blocking the others in its batch or its actor', async () => {
-    const kind = ledgerKind({ name: 'poison', partitions: 2 });
+    const name = `poison${mode}`;
+    const kind = ledgerKind({ name, partitions: 2, oneFlight });
     const h = await host(kind);
-    await waitFor(() => h.system.stats('poison').owned.length === 2, 'host owns all');
+    await waitFor(() => h.system.stats(name).owned.length === 2, 'host owns all');
     const sends = Array.from({ length: 30 }, (_, i) =>
       h.system
-        .send(kind, `po-${i % 3}`, { type: 'add', amount: 1, tag: i === 7 ? 'poison' : `po${i}` })
+        .send(kind, `po${mode}-${i % 3}`, { type: 'add', amount: 1, tag: i === 7 ? 'poison' : `po${i}` })
         .then(() => 'ok')
         .catch((e: unknown) => e),
     );
@@ -101,11 +107,24 @@ describe('Postgres failures', () => {
     expect(failed.length).toBe(1);
     expect(failed[0]).toBeInstanceOf(AppError);
     expect((failed[0] as AppError).code).toBe('INTERNAL_ERROR');
-    const rows = await tags('po-');
+    const rows = await tags(`po${mode}-`);
     expect(rows.length).toBe(29);
     expect(rows.every((r) => r.n === 1)).toBe(true);
     // The poisoned actor still works and its state matches what was committed.
-    expect(await h.system.send(kind, 'po-1', { type: 'add', amount: 1, tag: 'after' })).toEqual({ total: 10, applied: 10 });
+    expect(await h.system.send(kind, `po${mode}-1`, { type: 'add', amount: 1, tag: 'after' })).toEqual({ total: 10, applied: 10 });
+  });
+});
+
+describe('one-flight commits', () => {
+  it('never run a statement issued after COMMIT was sent (it would be outside the transaction): it throws instead', async () => {
+    const kind = ledgerKind({ name: 'late', partitions: 1, oneFlight: true, lateStatement: true });
+    const h = await host(kind);
+    await waitFor(() => h.system.stats('late').owned.length === 1, 'host owns all');
+    // The transaction itself committed (its statements were all in the flight): the outcome is resolved by its id,
+    // so the command is applied once and answered, and the late statement is nowhere.
+    expect(await h.system.send(kind, 'late-1', { type: 'add', amount: 1, tag: 'late1' })).toEqual({ total: 1, applied: 1 });
+    expect(await tags('late-')).toEqual([{ tag: 'late1', n: 1 }]);
+    expect((await s.kernel.sql`SELECT 1 FROM test_ledger_events WHERE actor_id = 'late'`).length).toBe(0);
   });
 });
 
