@@ -38,7 +38,7 @@ export async function composeApp(kernel: Kernel, opts: { hosting: boolean; actor
     await Promise.all(
       batch.actors.map(async (a) => {
         const state = a.state as { requeue?: boolean; attempts: number };
-        if (a.events.length > 0) await kernel.streams.tail.append(RUN_KIND, a.id, a.events as never);
+        if (a.events.length > 0) await kernel.streams.publishCommitted(RUN_KIND, a.id, a.events as never);
         if (state.requeue) await runs.add('run', { runId: a.id, model: null }, { jobId: `${a.id}:r${state.attempts}` });
       }),
     );

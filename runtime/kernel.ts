@@ -13,6 +13,7 @@ import { PatToucher } from './auth/touch.ts';
 import { Gauge, Registry } from './metrics.ts';
 import { StreamHub } from './streams/hub.ts';
 import { EventTail } from './streams/tail.ts';
+import type { StreamEvent } from './streams/types.ts';
 
 /**
  * Everything a process shares between its parts, created once and passed down explicitly (no module singletons),
@@ -32,7 +33,7 @@ export interface Kernel {
   serviceTokens: ServiceTokens;
   patToucher: PatToucher;
   /** Entity event streams: the Redis tail (append after commit, resume reads) and this process's live fan-out hub. */
-  streams: { tail: EventTail; hub: StreamHub };
+  streams: { tail: EventTail; hub: StreamHub; publishCommitted: (kind: string, id: string, events: StreamEvent[]) => Promise<number> };
   /** Closes pools in dependency order; flushes batched writes first. */
   close(): Promise<void>;
 }
@@ -61,6 +62,8 @@ export async function createKernel(config: Config, opts: { log?: Logger; databas
     ]),
   );
 
+  const tail = new EventTail(redis.cmd, keys);
+  const hub = new StreamHub(redis.sub, keys, log);
   return {
     config,
     log,
@@ -73,7 +76,15 @@ export async function createKernel(config: Config, opts: { log?: Logger; databas
     sessions: new SessionStore(redis.cmd, keys),
     serviceTokens: new ServiceTokens(secret),
     patToucher,
-    streams: { tail: new EventTail(redis.cmd, keys), hub: new StreamHub(redis.sub, keys, log) },
+    streams: {
+      tail,
+      hub,
+      // After a commit: this process's subscribers at once, then the Redis tail and the other processes (PUBLISH).
+      publishCommitted(kind, id, events) {
+        hub.deliverCommitted(kind, id, events);
+        return tail.append(kind, id, events);
+      },
+    },
     async close() {
       await patToucher.stop().catch((err) => log.warn({ err }, 'final PAT flush failed'));
       await redis.close();

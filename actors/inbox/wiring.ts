@@ -18,7 +18,7 @@ export function wireNotifications(kernel: Kernel, actors: ActorSystem): void {
   actors.register(inboxKind).register(reminderKind);
   kernel.streams.hub.registerHistory(INBOX_STREAM, inboxHistory(kernel.sql));
   actors.onCommitted(INBOX_KIND, async (batch) => {
-    await Promise.all(inboxStreamEvents(batch).map((s) => kernel.streams.tail.append(INBOX_STREAM, s.userId, s.events)));
+    await Promise.all(inboxStreamEvents(batch).map((s) => kernel.streams.publishCommitted(INBOX_STREAM, s.userId, s.events)));
   });
   actors.onCommitted(RUN_KIND, runNotifications(actors, kernel.log));
   actors.onCommitted(REMINDER_KIND, reminderDelivery(actors, kernel.sql, kernel.log));

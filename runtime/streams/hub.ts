@@ -91,6 +91,19 @@ export class StreamHub {
     void this.sub.unsubscribe(ch).catch(() => {});
   }
 
+  /**
+   * Events this process has just committed, handed to its own listeners at once instead of after their round trip
+   * through Redis (append + PUBLISH + the subscriber connection's delivery): the published copy arrives later and is
+   * dropped by id like any repeat. Only for committed events (a gap is filled from the durable history).
+   */
+  deliverCommitted(kind: string, id: string, events: StreamEvent[]): void {
+    const ch = this.keys.eventChannel(kind, id);
+    const c = this.channels.get(ch);
+    if (!c || events.length === 0) return;
+    c.queue.push(events);
+    this.drain(ch, c);
+  }
+
   /** Highest id this node has dispatched for the entity, or null. */
   lastDispatched(kind: string, id: string): number | null {
     return this.channels.get(this.keys.eventChannel(kind, id))?.lastId ?? null;
