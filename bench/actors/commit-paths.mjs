@@ -2,6 +2,7 @@
 // flight on a reserved connection (runtime/actors/commit.ts), sequential, on a throwaway durable Postgres.
 //   node bench/actors/commit-paths.mjs [n]
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { rmSync } from 'node:fs';
 import postgres from 'postgres';
 import { ensureDatabase, root, startPostgres } from '../../scripts/lib/services.mjs';
