@@ -3,7 +3,7 @@ import { AppError, badRequest, conflict } from '../../runtime/errors.ts';
 import { newId } from '../../runtime/ids.ts';
 import type { ActorChange, ActorKind, TurnContext, TurnResult } from '../../runtime/actors/types.ts';
 import type { StreamEvent } from '../../runtime/streams/types.ts';
-import { appendMessage } from '../../http/api/threads/queries.ts';
+import { appendRunMessage } from '../../http/api/threads/queries.ts';
 import { TERMINAL, type RunCommand, type RunEventInput, type RunReply, type RunState } from './state.ts';
 
 /**
@@ -18,6 +18,7 @@ type Result = TurnResult<RunState, StreamEvent, RunReply>;
 
 export const runKind: ActorKind<RunState, RunCommand, RunReply, StreamEvent> = {
   name: RUN_KIND,
+  persistIssuesSynchronously: true,
   partitions: 64,
 
   async load(sql: Sql, id: string): Promise<RunState> {
@@ -172,12 +173,10 @@ export const runKind: ActorKind<RunState, RunCommand, RunReply, StreamEvent> = {
     if (rows.length > 0) {
       work.push(tx`INSERT INTO run_events ${tx(rows.map((r) => ({ ...r, data: tx.json(r.data as Parameters<typeof tx.json>[0]) })))}`);
     }
+    // The final assistant messages: one statement each that inserts nothing for a thread deleted meanwhile, so that
+    // such a thread costs its message only, not the batch's commit.
+    for (const m of messages) work.push(appendRunMessage(tx, m.threadId, m.runId, m.content));
     await Promise.all(work);
-    // After the pipelined writes, one by one, each in a savepoint: a thread deleted meanwhile costs its message only,
-    // not the whole batch's commit (a savepoint rollback would also undo statements pipelined beside it).
-    for (const m of messages) {
-      await tx.savepoint((sp) => appendMessage(sp, m.threadId, { role: 'assistant', content: m.content, metadata: { run_id: m.runId } })).catch(() => null);
-    }
     return null;
   },
 };

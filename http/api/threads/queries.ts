@@ -101,6 +101,23 @@ export function autoTitle(content: string): string | null {
  *
  * Throws 404 "Thread not found" for an unknown thread and 409 for a deleted one; access checks are the caller's.
  */
+/**
+ * appendMessage for a run's final assistant message, as one statement that cannot fail on a thread deleted
+ * meanwhile (it then inserts nothing): the run actor issues it inside its batch's transaction without a savepoint,
+ * so that the transaction can go in one flight (runtime/actors/commit.ts). The UPDATE locks the thread row, so the
+ * sequence it hands out is unique as in appendMessage.
+ */
+export function appendRunMessage(tx: TxSql, threadId: string, runId: string, content: string) {
+  return tx`
+    WITH bumped AS (
+      UPDATE threads SET next_sequence = next_sequence + 1, updated_at = clock_timestamp()
+      WHERE id = ${threadId} AND status <> 'deleted'
+      RETURNING id, next_sequence - 1 AS sequence)
+    INSERT INTO messages (id, thread_id, role, content, tool_calls, tool_call_id, metadata, sequence, created_at)
+    SELECT ${newId()}, bumped.id, 'assistant', ${content}, NULL, NULL, ${JSON.stringify({ run_id: runId })}, bumped.sequence, clock_timestamp()
+    FROM bumped`;
+}
+
 export async function appendMessage(tx: TxSql, threadId: string, input: AppendMessageInput): Promise<MessageRow> {
   const title = input.role === 'user' ? autoTitle(input.content) : null;
   const [bumped] = await tx<{ sequence: number }[]>`
