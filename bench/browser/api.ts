@@ -107,7 +107,8 @@ async function main() {
     const b = await puppeteer.launch({ executablePath: exe, headless: true, pipe: true, args: chromiumArgs({ userDataDir: udd }), defaultViewport: { width: 1280, height: 720 } });
     const p = await b.newPage();
     await p.goto(url);
-    await p.screenshot();
+    // The product's capture options (workers/browser/capture.ts), so that both sides encode alike.
+    await p.screenshot({ type: 'png', optimizeForSpeed: true });
     bare.push(performance.now() - t);
     await b.close();
     rmSync(udd, { recursive: true, force: true });
