@@ -20,7 +20,10 @@ export class GitError extends Error {
   }
 }
 
-const SAFE_CONFIG = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false', '-c', 'core.quotePath=false'];
+export const SAFE_CONFIG = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false', '-c', 'core.quotePath=false'];
+
+/** Environment of every git call: no prompts, C locale, no optional locks (reads never block writers). */
+export const GIT_ENV = { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', GIT_OPTIONAL_LOCKS: '0' };
 
 export interface GitOptions {
   signal?: AbortSignal;
@@ -42,7 +45,7 @@ export function git(cwd: string, args: string[], opts: GitOptions = {}): Promise
         encoding: 'utf8',
         maxBuffer: opts.maxBuffer ?? 64 * 1024 * 1024,
         ...(opts.signal ? { signal: opts.signal } : {}),
-        env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', GIT_OPTIONAL_LOCKS: '0', ...opts.env },
+        env: { ...process.env, ...GIT_ENV, ...opts.env },
       },
       (err, stdout, stderr) => {
         if (err) {

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { git, TASK_BRANCH_PREFIX } from './git.ts';
+import { GitSpawner } from './git-spawner.ts';
 import type { RefFacts } from './types.ts';
 
 /**
@@ -33,7 +34,10 @@ export class RefObserver {
   private readonly inflight = new Map<string, Promise<Entry>>();
   private readonly commonDirs = new Map<string, Promise<string | null>>();
 
-  constructor(private readonly maxEntries = 256) {}
+  constructor(
+    private readonly maxEntries = 256,
+    private readonly spawner = new GitSpawner(),
+  ) {}
 
   async observe(repoPath: string, baseBranch: string): Promise<Observation> {
     const id = `${repoPath}\0${baseBranch}`;
@@ -43,7 +47,7 @@ export class RefObserver {
     if (hit && hit.key === key && Date.now() - hit.at < MAX_AGE_MS) return { facts: hit.facts, key: `${key}|${hit.at}` };
     let p = this.inflight.get(id);
     if (!p) {
-      p = readFacts(repoPath, baseBranch).then((facts) => ({ key, at: Date.now(), facts }));
+      p = readFacts(this.spawner, repoPath, baseBranch).then((facts) => ({ key, at: Date.now(), facts }));
       this.inflight.set(id, p);
       void p.finally(() => this.inflight.delete(id)).catch(() => undefined);
     }
@@ -95,15 +99,15 @@ async function refStateKey(commonDir: string, baseBranch: string): Promise<strin
   return parts.join('/');
 }
 
-async function readFacts(repoPath: string, baseBranch: string): Promise<RefFacts> {
+async function readFacts(spawner: GitSpawner, repoPath: string, baseBranch: string): Promise<RefFacts> {
   const tips = new Map<string, string>();
   const merged = new Set<string>();
   try {
     const base = `refs/heads/${baseBranch}`;
     // The base branch's tip comes with the task branch tips (one process less than a separate rev-parse).
     const [all, mergedOut] = await Promise.all([
-      git(repoPath, ['for-each-ref', '--format=%(objectname) %(refname)', TASK_BRANCH_PREFIX, base]),
-      git(repoPath, ['for-each-ref', '--format=%(refname)', `--merged=${base}`, TASK_BRANCH_PREFIX]),
+      spawner.run(repoPath, ['for-each-ref', '--format=%(objectname) %(refname)', TASK_BRANCH_PREFIX, base]),
+      spawner.run(repoPath, ['for-each-ref', '--format=%(refname)', `--merged=${base}`, TASK_BRANCH_PREFIX]),
     ]);
     let baseSha: string | null = null;
     for (const line of all.stdout.split('\n')) {

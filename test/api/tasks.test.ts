@@ -226,6 +226,45 @@ describe('derived status from the repository', () => {
     expect(old!.status).toBe('failed');
   });
 
+  it('keeps the task tree in step with ref-only changes, whichever list was asked for in between', async () => {
+    // Rendered pieces are reused across snapshots (list-render.ts): a subtree must not keep a child's old reasons
+    // when, while that child changed and its parent did not, only lists without the parent's subtree were rendered
+    // (flat, or the parent's children with theirs).
+    const repo2 = makeRepo(projectsRoot(s), 'tree-cache');
+    const p2 = await createProject(s, alice, repo2, { name: 'tree-cache' });
+    const dep = await createTask(s, alice, p2, { title: 'dep' });
+    const epic = await createTask(s, alice, p2, { title: 'epic' });
+    const k1 = await createTask(s, alice, p2, { title: 'k1', parent_id: epic, depends_on: [dep] });
+    await createTask(s, alice, p2, { title: 'k2', parent_id: epic });
+    const run = await s.request('POST', `/api/tasks/${dep}/runs`, { token: alice.token, body: { edits: [] } });
+    await waitForRun(s, alice, dep, run.body.id);
+    type Node = { id: string; status: string; reasons: Array<{ message: string }>; children?: Node[] };
+    const tree = async () => (await get(`/api/projects/${p2}/tasks`)).body.tasks as Node[];
+    const flat = async () => (await get(`/api/projects/${p2}/tasks?include_children=false`)).body.tasks as Node[];
+    const k1In = (t: Node[]) => t.find((x) => x.id === epic)!.children!.find((c) => c.id === k1)!;
+    const before = await tree();
+    expect(k1In(before).status).toBe('blocked');
+    expect(k1In(before).reasons[0]!.message).toMatch(/which is open$/);
+    // Work on dep's branch (a ref change only): dep goes to needs_review, k1 stays blocked with another reason, the
+    // epic's answer is unchanged. Only the flat list and the epic's children are rendered in that state.
+    // (The run's worktree has the branch checked out: the commit is made without a checkout.)
+    const depBranch = `refs/heads/takos/task-${dep}`;
+    const tip = git(repo2, 'rev-parse', depBranch);
+    const work = git(repo2, '-c', 'user.name=t', '-c', 'user.email=t@example.test', 'commit-tree', `${tip}^{tree}`, '-p', tip, '-m', 'dep work');
+    git(repo2, 'update-ref', depBranch, work);
+    const f1 = await flat();
+    const children = (await get(`/api/projects/${p2}/tasks?parent_id=${epic}`)).body.tasks as Node[];
+    expect(children.find((t) => t.id === k1)!.reasons[0]!.message).toMatch(/which is needs_review$/);
+    expect(f1.find((t) => t.id === dep)!.status).toBe('needs_review');
+    expect(f1.find((t) => t.id === k1)!.reasons[0]!.message).toMatch(/which is needs_review$/);
+    const epicBefore = before.find((t) => t.id === epic)!;
+    expect(f1.find((t) => t.id === epic)!).toMatchObject({ status: epicBefore.status, reasons: epicBefore.reasons });
+    // Another ref change that changes no status (a branch outside the board), then the tree.
+    git(repo2, 'branch', 'takos/not-a-task');
+    const after = await tree();
+    expect(k1In(after)).toMatchObject({ status: 'blocked', reasons: f1.find((t) => t.id === k1)!.reasons });
+  });
+
   it('summarises a parent from its subtasks', async () => {
     const epic = await createTask(s, alice, projectId, { title: 'epic2' });
     const k1 = await createTask(s, alice, projectId, { title: 'k1', parent_id: epic });
