@@ -17,13 +17,25 @@ import { ensureWrk, runWrk, wrkArgs, wrkVersion } from '../foundation/lib/wrk.mj
 import { cpuModel, pinTree } from '../foundation/lib/procstat.mjs';
 import { profileMarkdown, summarizeProfile } from '../foundation/lib/cpuprofile.mjs';
 
-// CPU seconds of the server process including the git processes it ran and reaped (utime+stime+cutime+cstime):
-// unlike latency, this does not grow when other processes compete for the core.
+// CPU seconds of the server process and of its live children (the git helper, runtime/tasks/git-spawner.ts), each
+// including the processes it ran and reaped (utime+stime+cutime+cstime): unlike latency, this does not grow when
+// other processes compete for the core.
 const TICKS = 100;
 function serverCpuS(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  let stat;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return 0;
+  }
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS;
+  let children = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    /* no children file: no children counted */
+  }
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS + children.reduce((n, c) => n + serverCpuS(Number(c)), 0);
 }
 import { startNode, stopNode, waitHttp } from '../foundation/lib/servers.mjs';
 
@@ -142,7 +154,7 @@ try {
     'Warm requests are served from the board cache (key: project version + repository ref state, checked with one',
     'database read and four stat calls per request). Cold requests re-read tasks, dependencies and latest runs, run',
     'two git for-each-ref calls, derive every status and render the JSON. "server CPU ms/request" is the web',
-    "process's CPU time (with the git processes it ran) divided by the requests: the latency an idle core would",
+    "process's CPU time (with its git helper and the git processes they ran) divided by the requests: the latency an idle core would",
     'give a lone request, whatever else the machine is doing (Postgres time, on the other core, is not included).',
     '',
   ].join('\n');
