@@ -25,6 +25,7 @@ import { composeApp } from '../../compose.ts';
 import { buildApp } from '../../http/app.ts';
 import { chromiumArgs, findChromium } from '../../workers/browser/chromium.ts';
 import { startBrowserKind } from '../../workers/browser/kind.ts';
+import { liveChromium, settledChromium } from './procs.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,7 +44,6 @@ const out = (s: string) => process.stdout.write(`${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MB = 1024 * 1024;
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil((p / 100) * xs.length) - 1)] ?? NaN;
-const liveChromium = (marker: string) => spawnSync('pgrep', ['-f', '--', marker], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length;
 
 async function main() {
   const page = `<!doctype html><html><head><title>Bench</title><style>body{font:16px sans-serif} div{height:1500px;background:linear-gradient(#fff,#9cf)}</style></head><body><h1>Bench</h1>${'<p>lorem ipsum dolor sit amet</p>'.repeat(50)}<div></div></body></html>`;
@@ -133,11 +133,11 @@ async function main() {
   for (let i = 0; i < 20; i++) await destroy(await createSession());
   await sleep(1_000);
   gc();
-  const before = { rss: process.memoryUsage().rss, chromium: treePss(), processes: liveChromium(pool.markerRoot) };
+  const before = { rss: process.memoryUsage().rss, chromium: treePss(), processes: await settledChromium(pool.markerRoot) };
   for (let i = 0; i < LOOP; i++) await destroy(await createSession());
   await sleep(2_000);
   gc();
-  const after = { rss: process.memoryUsage().rss, chromium: treePss(), processes: liveChromium(pool.markerRoot) };
+  const after = { rss: process.memoryUsage().rss, chromium: treePss(), processes: await settledChromium(pool.markerRoot) };
   const [live] = await kernel.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM browser_sessions WHERE status IN ('starting', 'active')`;
   const stillLive = live!.n;
   await server.close(1000);

@@ -9,12 +9,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import puppeteer from 'puppeteer-core';
 import { chromiumArgs, findChromium } from '../../workers/browser/chromium.ts';
+import { liveChromium, settledChromium } from './procs.ts';
 import { BrowserPool } from '../../workers/browser/pool.ts';
 
 const { values: args } = parseArgs({
@@ -39,7 +39,6 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
 }
 
-const liveChromium = (marker: string) => spawnSync('pgrep', ['-f', '--', marker], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length;
 
 async function main() {
   // A page with some layout, text and an image-free gradient: enough for the screenshot to cost something.
@@ -104,11 +103,11 @@ async function main() {
   for (let i = 0; i < 20; i++) await (await pool.create({ url })).close();
   await sleep(1_000);
   gc();
-  const before = { worker: process.memoryUsage().rss, chromium: treePss(), processes: liveChromium(pool.markerRoot) };
+  const before = { worker: process.memoryUsage().rss, chromium: treePss(), processes: await settledChromium(pool.markerRoot) };
   for (let i = 0; i < LOOP; i++) await (await pool.create({ url })).close();
   await sleep(2_000);
   gc();
-  const after = { worker: process.memoryUsage().rss, chromium: treePss(), processes: liveChromium(pool.markerRoot) };
+  const after = { worker: process.memoryUsage().rss, chromium: treePss(), processes: await settledChromium(pool.markerRoot) };
   await pool.close();
   const leftAfterClose = liveChromium(pool.markerRoot);
   const loop = {
