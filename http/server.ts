@@ -55,6 +55,21 @@ interface ReqState {
   origin: string | undefined;
 }
 
+/** RequestInfo with the query parsed on first use: most routes never read it (URLSearchParams per request). */
+class IncomingRequest implements RequestInfo {
+  private parsed: URLSearchParams | null = null;
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly rawQuery: string,
+    readonly headers: Record<string, string>,
+    readonly ip: string,
+  ) {}
+  get searchParams(): URLSearchParams {
+    return (this.parsed ??= new URLSearchParams(this.rawQuery));
+  }
+}
+
 export function createHttpServer(deps: AppDeps, routes: AnyRoute[], wsRoutes: WsRoute[] = [], broker = new WsBroker()): HttpServer {
   const router = new Router<AnyRoute>();
   for (const r of routes) router.add(r.method, r.path, r);
@@ -171,7 +186,7 @@ export function createHttpServer(deps: AppDeps, routes: AnyRoute[], wsRoutes: Ws
         const bad = invalidParam(params);
         if (bad) return fail(res, st, 'BAD_REQUEST', `Invalid route parameter: ${bad}`);
         const ip = headerIp(deps.config.TRUST_PROXY, headers) ?? Buffer.from(res.getRemoteAddressAsText()).toString();
-        const info: RequestInfo = { method: 'GET', path, rawQuery, searchParams: new URLSearchParams(rawQuery), headers, ip };
+        const info: RequestInfo = new IncomingRequest('GET', path, rawQuery, headers, ip);
         void (async () => {
           try {
             const ctx: Ctx = { req: info, params, body: undefined, query: undefined, auth: null, deps, log: deps.log, responseHeaders: {}, rawBody: EMPTY };
@@ -261,7 +276,7 @@ export function createHttpServer(deps: AppDeps, routes: AnyRoute[], wsRoutes: Ws
     if (bad) return fail(res, st, 'BAD_REQUEST', `Invalid route parameter: ${bad}`);
 
     const ip = headerIp(deps.config.TRUST_PROXY, headers) ?? Buffer.from(res.getRemoteAddressAsText()).toString();
-    const info: RequestInfo = { method, path, rawQuery, searchParams: new URLSearchParams(rawQuery), headers, ip };
+    const info: RequestInfo = new IncomingRequest(method, path, rawQuery, headers, ip);
 
     if (!BODY_METHODS.has(method)) {
       void run(res, st, route, info, match.params, EMPTY);
