@@ -14,6 +14,7 @@ import { invalidParam } from './params.ts';
 import { RawResponder, Reply } from './reply.ts';
 import { Router } from './router.ts';
 import type { AnyRoute, Ctx, RequestInfo } from './route.ts';
+import { CorkAnchor } from './cork-anchor.ts';
 import { WsBroker, wrapSocket, type WsRoute, type WsUserData } from './ws.ts';
 
 /**
@@ -81,6 +82,8 @@ export function createHttpServer(deps: AppDeps, routes: AnyRoute[], wsRoutes: Ws
   deps.metrics.register(new Gauge('takos_http_admission_queued', 'requests waiting for a database slot', () => admission.queued));
   const app = uWS.App();
   broker.attach(app);
+  const anchor = new CorkAnchor();
+  anchor.attach(app);
   let listenSocket: us_listen_socket | null = null;
   let openSockets = 0;
   deps.metrics.register(new Gauge('takos_ws_open', 'open WebSocket connections of this process', () => openSockets));
@@ -201,7 +204,7 @@ export function createHttpServer(deps: AppDeps, routes: AnyRoute[], wsRoutes: Ws
               handler.close?.(1006, 'client went away before the upgrade');
               return;
             }
-            res.cork(() => res.upgrade<WsUserData>({ handler }, key, proto, ext, context));
+            anchor.corkUpgrade(res, () => res.upgrade<WsUserData>({ handler }, key, proto, ext, context));
             finish(st, 101);
           } catch (err) {
             sendError(res, st, err);
@@ -352,11 +355,13 @@ export function createHttpServer(deps: AppDeps, routes: AnyRoute[], wsRoutes: Ws
         app.listen(host, port, (sock) => {
           if (!sock) return reject(new Error(`could not listen on ${host}:${port}`));
           listenSocket = sock;
-          resolve(uWS.us_socket_local_port(sock as unknown as uWS.us_socket));
+          const bound = uWS.us_socket_local_port(sock as unknown as uWS.us_socket);
+          void anchor.connect(host, bound).then(() => resolve(bound));
         });
       });
     },
     async close(graceMs = deps.config.SHUTDOWN_GRACE_MS) {
+      anchor.close();
       if (listenSocket) uWS.us_listen_socket_close(listenSocket);
       listenSocket = null;
       const deadline = Date.now() + graceMs;
