@@ -95,11 +95,16 @@ async function main() {
   const exe = findChromium();
   const warm: number[] = [];
   const bare: number[] = [];
+  // Where the project's time goes: POST (session created, first navigation done) and the GET of the screenshot.
+  const split = { create: [] as number[], shot: [] as number[] };
   for (let i = 0; i < ITER; i++) {
     let t = performance.now();
     const id = await createSession();
+    const created = performance.now();
     await shot(id);
     warm.push(performance.now() - t);
+    split.create.push(created - t);
+    split.shot.push(performance.now() - created);
     await destroy(id);
     await sleep(GAP);
     const udd = path.join(dir, `bare-${i}`);
@@ -114,7 +119,12 @@ async function main() {
     rmSync(udd, { recursive: true, force: true });
     await sleep(GAP);
   }
-  const latency = { warm: { p50: pct(warm, 50), p99: pct(warm, 99) }, bare: { p50: pct(bare, 50), p99: pct(bare, 99) }, ratioP50: pct(warm, 50) / pct(bare, 50) };
+  const latency = {
+    warm: { p50: pct(warm, 50), p99: pct(warm, 99) },
+    bare: { p50: pct(bare, 50), p99: pct(bare, 99) },
+    ratioP50: pct(warm, 50) / pct(bare, 50),
+    split: { createP50: pct(split.create, 50), screenshotP50: pct(split.shot, 50) },
+  };
 
   // 2. sessions per GB, sessions created through the API.
   const treePss = () => pool.capacity().browsers.reduce((a, b) => a + b.memoryBytes, 0);
@@ -178,6 +188,7 @@ async function main() {
     '| --- | ---: | ---: | ---: | --- | --- |',
     `| create -> first screenshot p50 (ms) | ${f(latency.warm.p50)} | ${f(latency.bare.p50)} | ${latency.ratioP50.toFixed(3)}x | <= 0.2x | ${verdict.latency ? 'yes' : 'NO'} |`,
     `| create -> first screenshot p99 (ms) | ${f(latency.warm.p99)} | ${f(latency.bare.p99)} | ${(latency.warm.p99 / latency.bare.p99).toFixed(3)}x | | |`,
+    `| of which POST create (with the first navigation) / GET screenshot, p50 (ms) | ${f(latency.split.createP50)} / ${f(latency.split.screenshotP50)} | | | | |`,
     `| PSS per session (MB), ${HELD} held via API | ${f(memory.perSessionMB)} | | ${f(memory.sessionsPerGB)} sessions/GB (${f(memory.sessionsPerGBInclBrowser)} incl. browser) | >= 10/GB | ${verdict.density ? 'yes' : 'NO'} |`,
     `| ${LOOP}-session API loop: process RSS / Chromium PSS growth | ${f(loop.rssGrowthPct)}% / ${f(loop.chromiumPssGrowthPct)}% | | processes ${loop.processesBefore} -> ${loop.processesAfter}, ${leftAfterClose} after close, ${stillLive} live rows | <= 5%, none left | ${verdict.loop ? 'yes' : 'NO'} |`,
   ].join('\n');
