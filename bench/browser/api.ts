@@ -8,14 +8,11 @@
  * The web front and the browser worker share this process (two processes would add one more Node start, not a
  * different path: commands still go through Redis). The baseline is the same bare puppeteer launch as run.ts.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import puppeteer from 'puppeteer-core';
 // @ts-expect-error plain ESM helper without types
 import { ensureDatabase, root, startPostgres, startRedis } from '../../scripts/lib/services.mjs';
 import { loadConfig } from '../../runtime/config.ts';
@@ -23,9 +20,9 @@ import { createKernel } from '../../runtime/kernel.ts';
 import { createUser, createPat } from '../../runtime/identity/users.ts';
 import { composeApp } from '../../compose.ts';
 import { buildApp } from '../../http/app.ts';
-import { chromiumArgs, findChromium } from '../../workers/browser/chromium.ts';
+import { findChromium } from '../../workers/browser/chromium.ts';
 import { startBrowserKind } from '../../workers/browser/kind.ts';
-import { liveChromium, settledChromium } from './procs.ts';
+import { bareLaunchShot, liveChromium, pct, servePage, settledChromium } from './common.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,13 +40,9 @@ const GAP = Number(args.gap);
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MB = 1024 * 1024;
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil((p / 100) * xs.length) - 1)] ?? NaN;
 
 async function main() {
-  const page = `<!doctype html><html><head><title>Bench</title><style>body{font:16px sans-serif} div{height:1500px;background:linear-gradient(#fff,#9cf)}</style></head><body><h1>Bench</h1>${'<p>lorem ipsum dolor sit amet</p>'.repeat(50)}<div></div></body></html>`;
-  const site = http.createServer((_q, r) => r.writeHead(200, { 'content-type': 'text/html' }).end(page));
-  await new Promise<void>((r) => site.listen(0, '127.0.0.1', () => r()));
-  const url = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
+  const { url, server: site } = await servePage();
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'takos-bench-browser-api-'));
   // Reachable by the postgres user, so the cluster lives under `dir` and goes with it (not a kept /tmp/takos-pg-*).
@@ -98,7 +91,7 @@ async function main() {
   // Where the project's time goes: POST (session created, first navigation done) and the GET of the screenshot.
   const split = { create: [] as number[], shot: [] as number[] };
   for (let i = 0; i < ITER; i++) {
-    let t = performance.now();
+    const t = performance.now();
     const id = await createSession();
     const created = performance.now();
     await shot(id);
@@ -107,16 +100,7 @@ async function main() {
     split.shot.push(performance.now() - created);
     await destroy(id);
     await sleep(GAP);
-    const udd = path.join(dir, `bare-${i}`);
-    t = performance.now();
-    const b = await puppeteer.launch({ executablePath: exe, headless: true, pipe: true, args: chromiumArgs({ userDataDir: udd }), defaultViewport: { width: 1280, height: 720 } });
-    const p = await b.newPage();
-    await p.goto(url);
-    // The product's capture options (workers/browser/capture.ts), so that both sides encode alike.
-    await p.screenshot({ type: 'png', optimizeForSpeed: true });
-    bare.push(performance.now() - t);
-    await b.close();
-    rmSync(udd, { recursive: true, force: true });
+    bare.push(await bareLaunchShot(exe, path.join(dir, `bare-${i}`), url));
     await sleep(GAP);
   }
   const latency = {

@@ -6,15 +6,12 @@
  * `--gap` (ms) separates measurements so that the pool's spare-page refill (1 s after a create) never overlaps a
  * measured baseline launch.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import puppeteer from 'puppeteer-core';
-import { chromiumArgs, findChromium } from '../../workers/browser/chromium.ts';
-import { liveChromium, settledChromium } from './procs.ts';
+import { findChromium } from '../../workers/browser/chromium.ts';
+import { bareLaunchShot, liveChromium, pct, servePage, settledChromium } from './common.ts';
 import { BrowserPool } from '../../workers/browser/pool.ts';
 
 const { values: args } = parseArgs({
@@ -34,18 +31,9 @@ const out = (s: string) => process.stdout.write(`${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MB = 1024 * 1024;
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
-}
-
 
 async function main() {
-  // A page with some layout, text and an image-free gradient: enough for the screenshot to cost something.
-  const page = `<!doctype html><html><head><title>Bench</title><style>body{font:16px sans-serif} div{height:1500px;background:linear-gradient(#fff,#9cf)}</style></head><body><h1>Bench</h1>${'<p>lorem ipsum dolor sit amet</p>'.repeat(50)}<div></div></body></html>`;
-  const server = http.createServer((_q, r) => r.writeHead(200, { 'content-type': 'text/html' }).end(page));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const { url, server } = await servePage();
   const dataRoot = mkdtempSync(path.join(os.tmpdir(), 'takos-bench-browser-'));
   const exe = findChromium();
 
@@ -59,23 +47,14 @@ async function main() {
   const warm: number[] = [];
   const bare: number[] = [];
   for (let i = 0; i < ITER; i++) {
-    let t = performance.now();
+    const t = performance.now();
     const s = await pool.create({ url });
     await s.screenshot();
     warm.push(performance.now() - t);
     await s.close();
     await sleep(GAP);
 
-    const udd = path.join(dataRoot, `bare-${i}`);
-    t = performance.now();
-    const b = await puppeteer.launch({ executablePath: exe, headless: true, pipe: true, args: chromiumArgs({ userDataDir: udd }), defaultViewport: { width: 1280, height: 720 } });
-    const p = await b.newPage();
-    await p.goto(url);
-    // The product's capture options (workers/browser/capture.ts), so that both sides encode alike.
-    await p.screenshot({ type: 'png', optimizeForSpeed: true });
-    bare.push(performance.now() - t);
-    await b.close();
-    rmSync(udd, { recursive: true, force: true });
+    bare.push(await bareLaunchShot(exe, path.join(dataRoot, `bare-${i}`), url));
     await sleep(GAP);
   }
   const latency = {

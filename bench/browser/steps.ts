@@ -4,22 +4,18 @@
  * part is the pool's own overhead and which is Chromium's work.
  *   node --import tsx bench/browser/steps.ts [iterations]
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import puppeteer from 'puppeteer-core';
 import { chromiumArgs, findChromium } from '../../workers/browser/chromium.ts';
 import { BrowserPool } from '../../workers/browser/pool.ts';
+import { servePage } from './common.ts';
 
 const N = Number(process.argv[2] ?? 15);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!.toFixed(1);
-const page = `<!doctype html><html><head><title>Bench</title><style>body{font:16px sans-serif} div{height:1500px;background:linear-gradient(#fff,#9cf)}</style></head><body><h1>Bench</h1>${'<p>lorem ipsum dolor sit amet</p>'.repeat(50)}<div></div></body></html>`;
-const server = http.createServer((_q, r) => r.writeHead(200, { 'content-type': 'text/html' }).end(page));
-await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+const { url, server } = await servePage();
 const dataRoot = mkdtempSync(path.join(os.tmpdir(), 'takos-bench-steps-'));
 const pool = new BrowserPool({ maxSessions: 4, allowLoopback: true, idleTimeoutMs: 0, dataRoot, loadProbe: () => ({ cpu: 0, memory: 0 }), queueTimeoutMs: 120_000 });
 await pool.start();
