@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { GIT_ENV, GitError, SAFE_CONFIG, type GitResult } from './git.ts';
+import { GIT_ENV, GitError, gitArgv, type GitResult } from './git.ts';
 
 /**
  * Runs short read-only git commands from a small helper process instead of the web process. Spawning forks the
@@ -38,13 +38,14 @@ export class GitSpawner {
   private nextId = 1;
 
   run(cwd: string, args: string[]): Promise<GitResult> {
-    if (args.some((a) => a.includes('\0')) || cwd.includes('\0')) return Promise.reject(new GitError(args, null, 'argument contains a NUL byte'));
+    const argv = gitArgv(cwd, args);
+    if (argv instanceof GitError) return Promise.reject(argv);
     const child = this.child ?? this.start();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { args, resolve, reject });
       if (this.pending.size === 1) this.hold(child, true);
-      child.stdin!.write(`${JSON.stringify({ id, argv: ['-C', cwd, ...SAFE_CONFIG, ...args], env: GIT_ENV })}\n`);
+      child.stdin!.write(`${JSON.stringify({ id, argv, env: GIT_ENV })}\n`);
     });
   }
 

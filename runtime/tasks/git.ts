@@ -20,7 +20,7 @@ export class GitError extends Error {
   }
 }
 
-export const SAFE_CONFIG = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false', '-c', 'core.quotePath=false'];
+const SAFE_CONFIG = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false', '-c', 'core.quotePath=false'];
 
 /** Environment of every git call: no prompts, C locale, no optional locks (reads never block writers). */
 export const GIT_ENV = { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', GIT_OPTIONAL_LOCKS: '0' };
@@ -32,15 +32,22 @@ export interface GitOptions {
   maxBuffer?: number;
 }
 
+/** The argv of a git call on `cwd` (with SAFE_CONFIG), or a GitError when an argument holds a NUL byte. */
+export function gitArgv(cwd: string, args: string[]): string[] | GitError {
+  if (cwd.includes('\0') || args.some((a) => a.includes('\0'))) return new GitError(args, null, 'argument contains a NUL byte');
+  return ['-C', cwd, ...SAFE_CONFIG, ...args];
+}
+
 export function git(cwd: string, args: string[], opts: GitOptions = {}): Promise<GitResult> {
   return new Promise((resolve, reject) => {
-    if (args.some((a) => a.includes('\0'))) {
-      reject(new GitError(args, null, 'argument contains a NUL byte'));
+    const argv = gitArgv(cwd, args);
+    if (argv instanceof GitError) {
+      reject(argv);
       return;
     }
     execFile(
       'git',
-      ['-C', cwd, ...SAFE_CONFIG, ...args],
+      argv,
       {
         encoding: 'utf8',
         maxBuffer: opts.maxBuffer ?? 64 * 1024 * 1024,
