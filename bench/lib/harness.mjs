@@ -208,7 +208,7 @@ export async function waitQuiet({ quietPct, maxWaitS, notes, label = '' }) {
     const pct = Math.max(0, busy - (own / 2) * 100);
     if (pct <= quietPct) return pct;
     if (Date.now() > deadline) {
-      notes.push(`${label}: the machine did not become quiet within ${maxWaitS} s (${Math.round(pct)}% of a core busy elsewhere); measured anyway`);
+      notes.push(`${label ? `${label}: ` : ''}the machine did not become quiet within ${maxWaitS} s (${Math.round(pct)}% of a core busy elsewhere); measured anyway`);
       return pct;
     }
     if (!said) log(`waiting for the machine to become quiet (${Math.round(pct)}% of a core busy elsewhere)`);

@@ -24,6 +24,7 @@ import { ensureWrk, runWrk, wrkVersion } from '../foundation/lib/wrk.mjs';
 import { allProcessCpu, coreBusyPct, coreTimes, cpuModel, descendants, foreignCpuS, pinTree } from '../foundation/lib/procstat.mjs';
 import { startNode, stopNode, waitHttp } from '../foundation/lib/servers.mjs';
 import { writeReport } from './report.mjs';
+import { waitQuiet as waitQuietShared } from '../lib/harness.mjs';
 import { profileMarkdown, summarizeProfile } from '../foundation/lib/cpuprofile.mjs';
 import { existsSync } from 'node:fs';
 
@@ -274,21 +275,6 @@ async function measured(serverPid, servicePids, args) {
 }
 
 /** Waits (up to --max-wait s) until processes outside the bench use at most --quiet-pct of a core. */
-async function waitQuiet() {
-  const deadline = Date.now() + num('max-wait') * 1000;
-  for (let said = false; ; said = true) {
-    const c = coreTimes();
-    const a = allProcessCpu();
-    await new Promise((r) => setTimeout(r, 2000));
-    const busy = Object.values(coreBusyPct(c, coreTimes())).reduce((x, y) => x + y, 0);
-    const b = allProcessCpu();
-    const own = descendants(process.pid).reduce((sum, p) => sum + ((b.get(p) ?? 0) - (a.get(p) ?? 0)), 0);
-    const pct = Math.max(0, busy - (own / 2) * 100);
-    if (pct <= num('quiet-pct')) return;
-    if (Date.now() > deadline) {
-      notes.push(`the machine did not become quiet within ${num('max-wait')} s (${Math.round(pct)}% of a core busy elsewhere); measured anyway`);
-      return;
-    }
-    if (!said) log(`waiting for the machine to become quiet (${Math.round(pct)}% of a core busy elsewhere)`);
-  }
+function waitQuiet() {
+  return waitQuietShared({ quietPct: num('quiet-pct'), maxWaitS: num('max-wait'), notes });
 }
