@@ -13,17 +13,18 @@
 // latest-results table of bench/README.md. `--profile` adds a CPU-profiled run of each server (fresh process, same
 // load) and a summary of where their CPU goes, by package and by function.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { ensureDatabase, ensureNodeModules, freePort, log, root, startPostgres, startRedis } from '../../scripts/lib/services.mjs';
 import { ensureWrk, runWrk, wrkArgs, wrkVersion } from './lib/wrk.mjs';
-import { allProcessCpu, coreBusyPct, coreTimes, cpuModel, descendants, foreignCpuS, pinTree } from './lib/procstat.mjs';
+import { allProcessCpu, coreBusyPct, coreTimes, descendants, foreignCpuS, pinTree } from './lib/procstat.mjs';
 import { startNode, stopNode, waitHttp } from './lib/servers.mjs';
 import { consoleTable, summarize, writeResults } from './lib/report.mjs';
 import { profileMarkdown, summarizeProfile } from './lib/cpuprofile.mjs';
+import { machineInfo } from '../lib/harness.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -225,7 +226,7 @@ try {
       baseline: `taskset -c ${loadCpu} wrk ${redact(argsFor('baseline', duration)).join(' ')}`,
       project: `taskset -c ${loadCpu} wrk ${redact(argsFor('project', duration)).join(' ')}`,
     },
-    machine: await machineInfo(databaseUrl, redisUrl),
+    machine: await machineInfo(databaseUrl, redisUrl, { wrk: wrkVersion() }),
     code: gitDescribe(),
     config: {
       rounds: roundCount,
@@ -355,30 +356,3 @@ function gitDescribe() {
   return `${head.stdout.trim()}${dirty ? ' + uncommitted changes' : ''}`;
 }
 
-async function machineInfo(databaseUrl, redisUrl) {
-  const { default: postgres } = await import(path.join(root, 'node_modules', 'postgres', 'src', 'index.js'));
-  const { Redis } = await import(path.join(root, 'node_modules', 'ioredis', 'built', 'index.js'));
-  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-  const redis = new Redis(redisUrl);
-  try {
-    const [{ server_version }] = await sql`SHOW server_version`;
-    const info = await redis.info('server');
-    const pkg = (name) => JSON.parse(readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
-    return {
-      nproc: os.availableParallelism(),
-      'model name': cpuModel(),
-      memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
-      kernel: `${os.type()} ${os.release()}`,
-      node: process.version,
-      'uWebSockets.js': pkg('uWebSockets.js'),
-      'postgres.js': pkg('postgres'),
-      ioredis: pkg('ioredis'),
-      postgres: server_version,
-      redis: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown',
-      wrk: wrkVersion(),
-    };
-  } finally {
-    await sql.end();
-    redis.disconnect();
-  }
-}

@@ -216,6 +216,9 @@ export async function waitQuiet({ quietPct, maxWaitS, notes, label = '' }) {
   }
 }
 
+/** The C compiler's version line, for benches whose client is compiled here. */
+export const ccVersion = () => spawnSync('cc', ['--version'], { encoding: 'utf8' }).stdout?.split('\n')[0] ?? 'unknown';
+
 export async function machineInfo(databaseUrl, redisUrl, extra = {}) {
   const { default: postgres } = await import(path.join(root, 'node_modules', 'postgres', 'src', 'index.js'));
   const { Redis } = await import(path.join(root, 'node_modules', 'ioredis', 'built', 'index.js'));
@@ -225,7 +228,6 @@ export async function machineInfo(databaseUrl, redisUrl, extra = {}) {
     const [{ server_version }] = await sql`SHOW server_version`;
     const info = await redis.info('server');
     const pkg = (name) => JSON.parse(readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
-    const ccv = spawnSync('cc', ['--version'], { encoding: 'utf8' }).stdout?.split('\n')[0] ?? 'unknown';
     return {
       nproc: os.availableParallelism(),
       'model name': cpuModel(),
@@ -237,7 +239,6 @@ export async function machineInfo(databaseUrl, redisUrl, extra = {}) {
       ioredis: pkg('ioredis'),
       postgres: server_version,
       redis: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown',
-      cc: ccv,
       ...extra,
     };
   } finally {

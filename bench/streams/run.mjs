@@ -13,7 +13,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { ensureNodeModules } from '../../scripts/lib/services.mjs';
-import { compileC, log, machineInfo, root, startServices, tsxJson } from '../lib/harness.mjs';
+import { ccVersion, compileC, log, machineInfo, root, startServices, tsxJson } from '../lib/harness.mjs';
 import { createContext } from './lib/context.mjs';
 import { writeStreamsReport } from './lib/report.mjs';
 import { memory } from './parts/memory.mjs';
@@ -145,7 +145,7 @@ try {
     finishedAt: new Date().toISOString(),
     totalSeconds: (Date.now() - started) / 1000,
     command: `npm run bench:streams${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-    machine: await machineInfo(services.databaseUrl, services.redisUrl),
+    machine: await machineInfo(services.databaseUrl, services.redisUrl, { cc: ccVersion() }),
     config: {
       parts: [...opt.only].join(', '),
       pinning: `servers on CPU ${opt.serverCpu}; C client, drivers, Postgres (postmaster and backends) and Redis on CPU ${opt.loadCpu} (the append baseline and the local append case run their driver on CPU ${opt.serverCpu})`,
