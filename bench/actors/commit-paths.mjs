@@ -1,6 +1,8 @@
 // Round trips of one actor-style transaction: sql.begin() (BEGIN, statements, COMMIT, each awaited) against one
 // flight on a reserved connection (runtime/actors/commit.ts), sequential, on a throwaway durable Postgres.
-//   node bench/actors/commit-paths.mjs [n]
+//   node bench/actors/commit-paths.mjs [n] [gap-ms]
+// gap-ms: a pause between transactions (default 0, back to back); with a pause, each commit starts from an idle
+// Postgres backend and an idle CPU, as an unloaded request does.
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { rmSync } from 'node:fs';
@@ -8,6 +10,7 @@ import postgres from 'postgres';
 import { ensureDatabase, root, startPostgres } from '../../scripts/lib/services.mjs';
 
 const n = Number(process.argv[2] ?? 2000);
+const gapMs = Number(process.argv[3] ?? 0);
 const dir = path.join(root, '.data', `bench-commit-paths-${process.pid}`);
 const pg = await startPostgres(path.join(dir, 'pg'), { fast: false });
 try {
@@ -42,6 +45,7 @@ try {
         const t0 = performance.now();
         await f(i);
         ts.push(performance.now() - t0);
+        if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
       }
       ts.sort((a, b) => a - b);
       const q = (p) => ts[Math.floor(p * (ts.length - 1))].toFixed(3);

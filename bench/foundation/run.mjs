@@ -24,7 +24,7 @@ import { allProcessCpu, coreBusyPct, coreTimes, descendants, foreignCpuS, pinTre
 import { startNode, stopNode, waitHttp } from './lib/servers.mjs';
 import { consoleTable, summarize, writeResults } from './lib/report.mjs';
 import { profileMarkdown, summarizeProfile } from './lib/cpuprofile.mjs';
-import { machineInfo } from '../lib/harness.mjs';
+import { machineInfo, waitQuiet as waitQuietOnce } from '../lib/harness.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -301,8 +301,8 @@ async function measuredRun(serverPid, servicePids, args) {
 
 
 /**
- * Waits (up to --max-wait s) until the machine is idle apart from us: over 2 s, both cores together busy at most
- * --quiet-pct % of one core beyond what our own processes used (they are idle between rounds).
+ * The shared-machine guard of bench/lib/harness.mjs, within this run's --budget: once the budget is spent, rounds are
+ * measured as they come (and the report says so).
  */
 let budgetNoted = false;
 async function waitQuiet() {
@@ -311,24 +311,8 @@ async function waitQuiet() {
     budgetNoted = true;
     return;
   }
-  const deadline = Math.min(Date.now() + maxWait * 1000, guardUntil);
-  let said = false;
-  for (;;) {
-    const c = coreTimes();
-    const a = allProcessCpu();
-    await new Promise((r) => setTimeout(r, 2000));
-    const busy = Object.values(coreBusyPct(c, coreTimes())).reduce((x, y) => x + y, 0);
-    const b = allProcessCpu();
-    const own = descendants(process.pid).reduce((sum, p) => sum + ((b.get(p) ?? 0) - (a.get(p) ?? 0)), 0);
-    const pct = Math.max(0, busy - (own / 2) * 100);
-    if (pct <= quietPct || interrupted) return;
-    if (Date.now() > deadline) {
-      if (guardActive()) notes.push(`the machine did not become quiet within ${maxWait} s (${Math.round(pct)}% of a core busy elsewhere); measured anyway`);
-      return;
-    }
-    if (!said) log(`waiting for the machine to become quiet (${Math.round(pct)}% of a core busy elsewhere)`);
-    said = true;
-  }
+  const maxWaitS = Math.max(0, Math.min(maxWait, (guardUntil - Date.now()) / 1000));
+  await waitQuietOnce({ quietPct, maxWaitS, notes, stop: () => interrupted });
 }
 
 /** Both endpoints must answer what they claim before anything is measured; the project must also refuse no token. */

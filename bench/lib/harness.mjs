@@ -193,9 +193,9 @@ export function threadCpu(pid) {
 
 /**
  * The shared-machine guard: waits (up to maxWaitS) until processes outside this bench use at most quietPct % of a
- * core, measured over 2 s. Returns the share seen last.
+ * core, measured over 2 s. Returns the share seen last. `stop()` true (e.g. the bench was interrupted) ends the wait.
  */
-export async function waitQuiet({ quietPct, maxWaitS, notes, label = '' }) {
+export async function waitQuiet({ quietPct, maxWaitS, notes, label = '', stop = () => false }) {
   const deadline = Date.now() + maxWaitS * 1000;
   let said = false;
   for (;;) {
@@ -206,7 +206,7 @@ export async function waitQuiet({ quietPct, maxWaitS, notes, label = '' }) {
     const b = allProcessCpu();
     const own = descendants(process.pid).reduce((sum, p) => sum + ((b.get(p) ?? 0) - (a.get(p) ?? 0)), 0);
     const pct = Math.max(0, busy - (own / 2) * 100);
-    if (pct <= quietPct) return pct;
+    if (pct <= quietPct || stop()) return pct;
     if (Date.now() > deadline) {
       notes.push(`${label ? `${label}: ` : ''}the machine did not become quiet within ${maxWaitS} s (${Math.round(pct)}% of a core busy elsewhere); measured anyway`);
       return pct;
