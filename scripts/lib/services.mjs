@@ -41,9 +41,17 @@ function aptInstall(pkgs) {
 export function ensureNodeModules() {
   const marker = path.join(root, 'node_modules', '.package-lock.json');
   const lock = path.join(root, 'package-lock.json');
-  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs - 1000) return;
-  log('installing npm dependencies (npm install from package-lock.json)');
-  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: root });
+  if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs - 1000) {
+    log('installing npm dependencies (npm install from package-lock.json)');
+    run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: root });
+  }
+  // patches/ is applied by the postinstall script; an install made with --ignore-scripts would miss it, and the
+  // postgres.js patch is what keeps a dropped Postgres connection from killing the process (docs/dependencies.md).
+  const pgConn = path.join(root, 'node_modules', 'postgres', 'src', 'connection.js');
+  if (existsSync(pgConn) && !readFileSync(pgConn, 'utf8').includes('Takos patch')) {
+    log('applying patches/ to node_modules (patch-package)');
+    run('npx', ['patch-package', '--error-on-fail'], { cwd: root });
+  }
 }
 
 export function ensureRedis() {

@@ -38,14 +38,13 @@ describe.each([
 ])('Postgres failures, $mode commits', ({ mode, oneFlight }) => {
   // Cancelling the statements of in-flight commits (SQLSTATE 57014, a transient failure after the transaction began)
   // drives the same path as a lost connection: the outcome is asked of Postgres by transaction id, then the rounds
-  // are retried. Terminating the backends instead (pg_terminate_backend) would be the truer "connection lost", but
-  // postgres.js 3.4.9 then crashes the process from a setImmediate write on the closed socket (see the skipped test
-  // below), so it cannot run here until the driver is fixed.
+  // are retried. Terminating the backends (the next test) is the truer "connection lost"; postgres.js 3.4.9 crashed
+  // the process on it, or left a reserved connection's queries waiting forever, until patches/postgres+3.4.9.patch.
   it('commands whose transactions fail mid-flight are retried and applied exactly once (no command ids given)', async () => {
     await interruptCommits(`pgcancel${mode}`, 'pg_cancel_backend');
   });
 
-  it.skip('same, with the connections terminated (skipped: postgres.js 3.4.9 crashes on a write to a closed socket, porsager/postgres#1208)', async () => {
+  it('same, with the connections terminated', async () => {
     await interruptCommits(`pgdrop${mode}`, 'pg_terminate_backend');
   });
 
