@@ -5,6 +5,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../runtime/config.ts';
 import { createDb } from '../runtime/db.ts';
+import { cloneTemplateDb } from './support/template-db.ts';
 import { createKernel, type Kernel } from '../runtime/kernel.ts';
 import { createLogger } from '../runtime/log.ts';
 import { buildApp } from '../http/app.ts';
@@ -85,16 +86,7 @@ export async function startTestServer(opts: StartOpts = {}): Promise<TestServer>
   const attached = opts.attachTo;
   const dbName = attached ? attached.dbName : `t_${process.pid}_${++counter}_${randomBytes(3).toString('hex')}`;
   const adminSql = createDb({ url: process.env.DATABASE_URL!, max: 1 });
-  for (let attempt = 0; !attached; attempt++) {
-    try {
-      await adminSql.unsafe(`CREATE DATABASE "${dbName}" TEMPLATE "${template}"`);
-      break;
-    } catch (err) {
-      // Two files cloning the template at the same instant: "source database is being accessed by other users".
-      if (attempt > 50 || (err as { code?: string }).code !== '55006') throw err;
-      await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
-    }
-  }
+  if (!attached) await cloneTemplateDb(adminSql, dbName, template);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'takos-test-'));
   const config = loadConfig({
     ...process.env,

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../runtime/config.ts';
 import { createDb } from '../../runtime/db.ts';
+import { cloneTemplateDb } from '../support/template-db.ts';
 import { createKernel, type Kernel } from '../../runtime/kernel.ts';
 import { createLogger } from '../../runtime/log.ts';
 import { ActorSystem, type ActorSystemOptions, type AnyActorKind, type KindStats } from '../../runtime/actors/index.ts';
@@ -28,16 +29,7 @@ let dbs = 0;
 export async function startActorTestDb(): Promise<ActorTestDb> {
   const dbName = `ta_${process.pid}_${++dbs}_${randomBytes(3).toString('hex')}`;
   const admin = createDb({ url: process.env.DATABASE_URL!, max: 1 });
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await admin.unsafe(`CREATE DATABASE "${dbName}" TEMPLATE "${inject('templateDb')}"`);
-      break;
-    } catch (err) {
-      // Another file cloning the template at the same instant: "source database is being accessed by other users".
-      if (attempt > 50 || (err as { code?: string }).code !== '55006') throw err;
-      await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
-    }
-  }
+  await cloneTemplateDb(admin, dbName, inject('templateDb'));
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'takos-actors-'));
   const config = loadConfig({
     ...process.env,
