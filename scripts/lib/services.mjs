@@ -46,7 +46,8 @@ export function ensureNodeModules() {
     run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: root });
   }
   // patches/ is applied by the postinstall script; an install made with --ignore-scripts would miss it, and the
-  // postgres.js patch is what keeps a dropped Postgres connection from killing the process (docs/dependencies.md).
+  // postgres.js patch is what keeps a dropped Postgres connection from killing the process (README, Dependencies;
+  // runtime/actors/GUARANTEES.md).
   const pgConn = path.join(root, 'node_modules', 'postgres', 'src', 'connection.js');
   if (existsSync(pgConn) && !readFileSync(pgConn, 'utf8').includes('Takos patch')) {
     log('applying patches/ to node_modules (patch-package)');
