@@ -49,6 +49,12 @@ export interface RefFacts {
   tips: Map<string, string>;
   /** Task branches whose tip is reachable from base_branch. */
   merged: Set<string>;
+  /**
+   * Set by an incremental read (refs.ts): the reading it started from, and every branch whose tip or merged-ness
+   * differs from it. Readers compare against `from` by identity; the link is dropped from `from` itself, so at
+   * most two readings are kept alive by it.
+   */
+  delta?: { from: RefFacts; branches: string[] } | undefined;
 }
 
 /** A dependency that is not done yet and so blocks a task. */

@@ -24,17 +24,23 @@ const MAX_CACHED_LISTS = 16;
 
 /**
  * Rendered pieces kept from one snapshot to the next, keyed by the task's row object: the Board keeps the same row
- * objects until the project's data changes (board.ts), so after a change of refs only (a merge, a run's commit: the
- * common cold case) every task whose derived status is unchanged keeps its JSON fragment, and every subtree made
- * only of unchanged tasks keeps its rendered text. Measured with bench:tasks --profile (5,000 tasks, re-derived after
- * each ref change): rendering every fragment and subtree anew was ~15 ms of CPU and most of the garbage the collector
- * then spent a third of the request on.
+ * objects while a task's stored fields are unchanged (board.ts), so after a change of refs (a merge, a run's commit:
+ * the common cold case) or a write to a few tasks, every task whose derived status is unchanged keeps its JSON
+ * fragment, and every subtree made only of unchanged tasks keeps its rendered text (and, for a listed task, its
+ * UTF-8 bytes). Measured with bench:tasks --profile (5,000 tasks, re-derived after each ref change): rendering every
+ * fragment and subtree anew was ~15 ms of CPU and most of the garbage the collector then spent a third of the
+ * request on; walking every task to find the few that changed, and encoding the 2.45 MB answer, another ~10 ms.
  */
 interface Piece {
   derived: DerivedStatus | undefined;
   fragment: string;
-  /** `fragment` + `"children":[...]}` of the whole subtree, when rendered (include_children lists only). */
+  /**
+   * `fragment` + `"children":[...]}` of the whole subtree, when rendered (include_children lists only); reset to
+   * null whenever the task or one below it gets a new piece, so a non-null subtree is always current.
+   */
   subtree: string | null;
+  /** `subtree` as UTF-8, when it was listed at the top level of an answer. */
+  bytes: Buffer | null;
 }
 const pieces = new WeakMap<BoardTaskRow, Piece>();
 
@@ -43,38 +49,52 @@ const sameReasons = (a: Reason[], b: Reason[]) =>
 const sameStatus = (a: DerivedStatus | undefined, b: DerivedStatus | undefined) =>
   a === b || (a !== undefined && b !== undefined && a.status === b.status && sameReasons(a.reasons, b.reasons));
 
-interface Rendered {
-  /** Per task id: its piece, and whether that piece was rebuilt for this snapshot. */
-  byId: Map<string, { piece: Piece; fresh: boolean }>;
-}
+/** Per task id, its piece for this snapshot. */
+type Rendered = Map<string, Piece>;
 
 function renderedPieces(snap: BoardSnapshot): Rendered {
   let r = snap.extras.get('pieces') as Rendered | undefined;
   if (r) return r;
-  r = { byId: new Map() };
-  for (const t of snap.tasks) {
-    const derived = snap.statuses.get(t.id);
-    const prev = pieces.get(t);
-    if (prev && sameStatus(prev.derived, derived)) {
-      r.byId.set(t.id, { piece: prev, fresh: false });
-      continue;
+  const prev = snap.previous;
+  const prevPieces = prev && prev.snapshot.tasks === snap.tasks ? (prev.snapshot.extras.get('pieces') as Rendered | undefined) : undefined;
+  const fresh: string[] = [];
+  if (prev && prevPieces) {
+    // Same rows, a few statuses changed (board.ts says which): start from the last snapshot's pieces.
+    r = new Map(prevPieces);
+    for (const id of prev.changed) {
+      const t = snap.byId.get(id);
+      if (t !== undefined && piece(snap, t, r)) fresh.push(id);
     }
-    const piece: Piece = { derived, fragment: taskJsonOpen(snap, t), subtree: null };
-    pieces.set(t, piece);
-    r.byId.set(t.id, { piece, fresh: true });
+  } else {
+    r = new Map();
+    for (const t of snap.tasks) if (piece(snap, t, r)) fresh.push(t.id);
   }
   // A subtree text holds its descendants' fragments: one that changed makes every ancestor's text stale, even if
   // this snapshot never renders the tree (a flat or filtered list only builds fragments).
-  for (const [id, e] of r.byId) {
-    if (!e.fresh) continue;
+  for (const id of fresh) {
     for (let p = snap.byId.get(id)?.parent_id ?? null; p !== null; p = snap.byId.get(p)?.parent_id ?? null) {
-      const anc = r.byId.get(p);
-      if (!anc || anc.piece.subtree === null) break;
-      anc.piece.subtree = null;
+      const anc = r.get(p);
+      if (!anc || anc.subtree === null) break;
+      anc.subtree = null;
+      anc.bytes = null;
     }
   }
   snap.extras.set('pieces', r);
   return r;
+}
+
+/** Sets `t`'s piece for this snapshot in `into`; true when it is a new one. */
+function piece(snap: BoardSnapshot, t: BoardTaskRow, into: Rendered): boolean {
+  const derived = snap.statuses.get(t.id);
+  const prev = pieces.get(t);
+  if (prev && sameStatus(prev.derived, derived)) {
+    into.set(t.id, prev);
+    return false;
+  }
+  const p: Piece = { derived, fragment: taskJsonOpen(snap, t), subtree: null, bytes: null };
+  pieces.set(t, p);
+  into.set(t.id, p);
+  return true;
 }
 
 /** The list body for `f`, as UTF-8 bytes (encoded once per snapshot and filter, not per request). */
@@ -84,40 +104,55 @@ export function renderTaskList(snap: BoardSnapshot, f: ListFilter): Buffer {
   if (Buffer.isBuffer(cached)) return cached;
 
   const rendered = renderedPieces(snap);
-  const matches = snap.tasks.filter((t) => {
-    if (f.parentId !== undefined && t.parent_id !== f.parentId) return false;
-    if (f.status !== undefined && snap.statuses.get(t.id)?.status !== f.status) return false;
-    return true;
-  });
-  let listed = matches;
-  if (f.includeChildren && f.parentId === undefined) {
-    const ids = new Set(matches.map((t) => t.id));
-    listed = matches.filter((t) => {
-      for (let p = t.parent_id; p !== null; p = snap.byId.get(p)?.parent_id ?? null) if (ids.has(p)) return false;
+  let listed: BoardTaskRow[];
+  if (f.includeChildren && f.status === undefined && (f.parentId === undefined || f.parentId === null)) {
+    // The whole tree: the top-level tasks, each with its subtree.
+    listed = snap.tasks.filter((t) => t.parent_id === null);
+  } else {
+    const matches = snap.tasks.filter((t) => {
+      if (f.parentId !== undefined && t.parent_id !== f.parentId) return false;
+      if (f.status !== undefined && snap.statuses.get(t.id)?.status !== f.status) return false;
       return true;
     });
-  }
-  // A subtree's text is reused when neither its root nor any task below it was re-rendered for this snapshot (the
-  // children lists are the rows', so they are unchanged too).
-  const withChildren = (id: string): { text: string; fresh: boolean } => {
-    const own = rendered.byId.get(id)!;
-    const kids = snap.children.get(id);
-    let fresh = own.fresh;
-    const parts: string[] = [];
-    if (kids) {
-      for (const k of kids) {
-        const c = withChildren(k);
-        fresh ||= c.fresh;
-        parts.push(c.text);
-      }
+    listed = matches;
+    if (f.includeChildren && f.parentId === undefined) {
+      const ids = new Set(matches.map((t) => t.id));
+      listed = matches.filter((t) => {
+        for (let p = t.parent_id; p !== null; p = snap.byId.get(p)?.parent_id ?? null) if (ids.has(p)) return false;
+        return true;
+      });
     }
-    if (!fresh && own.piece.subtree !== null) return { text: own.piece.subtree, fresh: false };
-    const text = `${own.piece.fragment},"children":[${parts.join(',')}]}`;
-    own.piece.subtree = text;
-    return { text, fresh: true };
+  }
+  // A non-null subtree is current (renderedPieces resets it whenever something below changes), so only the
+  // branches that hold a change are walked.
+  const withChildren = (id: string): string => {
+    const own = rendered.get(id)!;
+    if (own.subtree !== null) return own.subtree;
+    const kids = snap.children.get(id);
+    const parts: string[] = [];
+    if (kids) for (const k of kids) parts.push(withChildren(k));
+    own.subtree = `${own.fragment},"children":[${parts.join(',')}]}`;
+    return own.subtree;
   };
-  const body = listed.map((t) => (f.includeChildren ? withChildren(t.id).text : `${rendered.byId.get(t.id)!.piece.fragment}}`)).join(',');
-  const out = Buffer.from(`{"tasks":[${body}]}`);
+  let out: Buffer;
+  if (f.includeChildren) {
+    // Unchanged listed subtrees keep their bytes: the answer is then mostly a copy, not a 2.45 MB UTF-8 encoding.
+    const chunks: Buffer[] = [OPEN];
+    for (let i = 0; i < listed.length; i++) {
+      if (i > 0) chunks.push(COMMA);
+      const own = rendered.get(listed[i]!.id)!;
+      if (own.subtree === null || own.bytes === null) own.bytes = Buffer.from(withChildren(listed[i]!.id));
+      chunks.push(own.bytes);
+    }
+    chunks.push(CLOSE);
+    out = Buffer.concat(chunks);
+  } else {
+    out = Buffer.from(`{"tasks":[${listed.map((t) => `${rendered.get(t.id)!.fragment}}`).join(',')}]}`);
+  }
   if (snap.extras.size < MAX_CACHED_LISTS) snap.extras.set(cacheKey, out);
   return out;
 }
+
+const OPEN = Buffer.from('{"tasks":[');
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']}');

@@ -1,0 +1,113 @@
+import { mkdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderTaskList, type ListFilter } from '../../http/api/tasks/list-render.ts';
+import { taskServices } from '../../http/api/tasks/services.ts';
+import { Board } from '../../runtime/tasks/board.ts';
+import { RefObserver } from '../../runtime/tasks/refs.ts';
+import { startTestServer, type TestServer, type TestUser } from '../harness.ts';
+import { createProject, createTask, git, makeRepo, projectsRoot } from '../tasks/fixtures.ts';
+
+// The list is derived and rendered incrementally after a change (a ref read from the changed refs alone, statuses
+// re-derived downstream of the changed tasks, JSON re-rendered only where a status or row changed). After every kind
+// of change, each list the server answers must be byte for byte what a fresh board (full ref listing, full
+// derivation, everything rendered anew) makes of the same database and repository.
+let s: TestServer;
+let alice: TestUser;
+beforeAll(async () => {
+  s = await startTestServer();
+  alice = await s.user('alice');
+  mkdirSync(projectsRoot(s), { recursive: true });
+});
+afterAll(() => s.close());
+
+const FILTERS: Array<[string, ListFilter]> = [
+  ['', { includeChildren: true }],
+  ['?include_children=false', { includeChildren: false }],
+  ['?parent_id=null', { parentId: null, includeChildren: true }],
+  ['?status=blocked', { status: 'blocked', includeChildren: true }],
+  ['?status=ready&include_children=false', { status: 'ready', includeChildren: false }],
+];
+
+describe('incremental task list', () => {
+  it('answers what a full derivation answers after every kind of change', async () => {
+    const repo = makeRepo(projectsRoot(s), 'incremental');
+    const projectId = await createProject(s, alice, repo, { name: 'incremental' });
+    const commit = (from: string, msg: string) => git(repo, '-c', 'user.name=t', '-c', 'user.email=t@example.test', 'commit-tree', `${from}^{tree}`, '-p', from, '-m', msg);
+    const main = () => git(repo, 'rev-parse', 'refs/heads/main');
+    // Three epics of three subtasks in chains, the third epic waiting for the first; a standalone task.
+    const epics: string[] = [];
+    const subs: string[][] = [];
+    for (let e = 0; e < 3; e++) {
+      const epic = await createTask(s, alice, projectId, { title: `epic "${e}"`, ...(e === 2 ? { depends_on: [epics[0]!] } : {}) });
+      epics.push(epic);
+      const row: string[] = [];
+      for (let i = 0; i < 3; i++) row.push(await createTask(s, alice, projectId, { title: `sub ${e}.${i} ü`, parent_id: epic, ...(i > 0 ? { depends_on: [row[i - 1]!] } : {}) }));
+      subs.push(row);
+    }
+    const lone = await createTask(s, alice, projectId, { title: 'lone' });
+    const branch = (id: string) => `refs/heads/takos/task-${id}`;
+    const base0 = main();
+
+    const fullRefs = new RefObserver();
+    const compare = async (step: string) => {
+      const answers: string[] = [];
+      for (const [query] of FILTERS) {
+        const r = await s.request('GET', `/api/projects/${projectId}/tasks${query}`, { token: alice.token });
+        expect(r.status, `${step} ${query}`).toBe(200);
+        answers.push(r.text);
+      }
+      const [project] = await s.deps.sql<Array<{ id: string; repo_path: string; base_branch: string; version: string }>>`
+        SELECT id, repo_path, base_branch, version::text FROM projects WHERE id = ${projectId}`;
+      // A new observer state and board each time: a full listing, a full derivation, every piece rendered anew.
+      fullRefs.invalidate(repo);
+      const snap = await new Board(s.deps.sql, fullRefs).snapshot(project!);
+      FILTERS.forEach(([query, filter], i) => expect(answers[i], `${step} ${query}`).toBe(renderTaskList(snap, filter).toString()));
+    };
+    await compare('start');
+    // Work on a first subtask's branch (forked from main), then more work: tip moves, status needs_review.
+    const w1 = commit(base0, 'work 1');
+    git(repo, 'update-ref', branch(subs[0]![0]!), w1);
+    await compare('branch created');
+    git(repo, 'update-ref', branch(subs[0]![0]!), commit(w1, 'work 2'));
+    await compare('tip moved');
+    // Merge it: done, the next subtask in the chain becomes ready.
+    git(repo, 'update-ref', 'refs/heads/main', git(repo, 'commit-tree', `${main()}^{tree}`, '-p', main(), '-p', branch(subs[0]![0]!), '-m', 'merge'));
+    await compare('merged');
+    // Finish epic 0 entirely by branches merged in one merge: epic 2 is unblocked.
+    for (const id of [subs[0]![1]!, subs[0]![2]!]) git(repo, 'update-ref', branch(id), commit(main(), `work ${id}`));
+    await compare('two more branches');
+    git(repo, 'update-ref', 'refs/heads/main', git(repo, 'commit-tree', `${main()}^{tree}`, '-p', main(), '-p', branch(subs[0]![1]!), '-p', branch(subs[0]![2]!), '-m', 'octopus'));
+    await compare('epic done');
+    // A ref that is no task's, and a branch at the base's tip (merged, but no work of its own).
+    git(repo, 'update-ref', 'refs/heads/takos/scratch', main());
+    await compare('scratch ref');
+    git(repo, 'update-ref', branch(lone), main());
+    await compare('branch at base');
+    // Writes: a title (in dependents' reasons), a new subtask, a dependency, a cancellation.
+    expect((await s.request('PATCH', `/api/tasks/${subs[1]![0]!}`, { token: alice.token, body: { title: 'renamed "sub"' } })).status).toBe(200);
+    await compare('title patched');
+    await createTask(s, alice, projectId, { title: 'late sub', parent_id: epics[1]!, depends_on: [lone] });
+    await compare('subtask added');
+    expect((await s.request('POST', `/api/tasks/${subs[2]![0]!}/dependencies`, { token: alice.token, body: { depends_on_task_id: subs[1]![2]! } })).status).toBe(201);
+    await compare('dependency added');
+    expect((await s.request('POST', `/api/tasks/${subs[1]![2]!}/cancel`, { token: alice.token, body: {} })).status).toBe(200);
+    await compare('cancelled');
+    // Base rewound (branches merged before are not any more), a deleted branch, packed refs, then a loose write again.
+    git(repo, 'update-ref', 'refs/heads/main', base0);
+    await compare('base rewound');
+    git(repo, 'update-ref', '-d', branch(subs[0]![2]!));
+    await compare('branch deleted');
+    git(repo, 'pack-refs', '--all');
+    await compare('packed');
+    git(repo, 'update-ref', branch(subs[0]![1]!), commit(base0, 'after pack'));
+    await compare('loose after pack');
+    git(repo, 'update-ref', branch(subs[0]![1]!), commit(base0, 'after pack 2'));
+    await compare('loose after pack 2');
+    fullRefs.close();
+    // The server read refs in full only where refs.ts requires it: the first read, the first task branch (no
+    // refs/heads/takos folder to watch before), the rewound base, the deletion, the packing, and the first loose
+    // ref after it (packing removed the folder). The other seven ref changes were read incrementally; writes
+    // changed no ref.
+    expect(taskServices(s.deps).board.refs.stats).toEqual({ full: 6, incremental: 7 });
+  });
+});
