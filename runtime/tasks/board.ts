@@ -1,6 +1,6 @@
 import type { Sql } from '../db.ts';
 import { loadBoardRows, type BoardTaskRow } from './board-queries.ts';
-import { deriveStatuses, rederive, type Derivation } from './derive.ts';
+import { deriveKeepingObjects, deriveStatuses, rederive, type Derivation } from './derive.ts';
 import { taskBranch } from './git.ts';
 import type { RefObserver } from './refs.ts';
 import type { TaskRunRow } from './run-row.ts';
@@ -107,15 +107,10 @@ export class Board {
   private async loadRows(project: BoardProject): Promise<Rows> {
     const cached = this.rows.get(project.id);
     if (cached && cached.version === project.version && Date.now() < cached.validUntil) return cached;
-    const raw = await loadBoardRows(this.sql, project.id);
-    // A task whose stored fields did not change keeps its row object: renderers cache a task's JSON per row object
-    // (list-render.ts), so after a write only the tasks it touched (and whose status moved) are rendered again.
-    if (cached) {
-      for (let i = 0; i < raw.tasks.length; i++) {
-        const old = cached.byId.get(raw.tasks[i]!.id);
-        if (old !== undefined && old.json === raw.tasks[i]!.json) raw.tasks[i] = old;
-      }
-    }
+    // A task whose stored fields did not change keeps its row object (board-queries.ts): renderers cache a task's
+    // JSON per row object (list-render.ts), so after a write only the tasks it touched (and whose status moved) are
+    // rendered again.
+    const raw = await loadBoardRows(this.sql, project.id, cached?.byId);
     const byId = new Map<string, BoardTaskRow>();
     const children = new Map<string, string[]>();
     const deps = new Map<string, string[]>();
@@ -181,6 +176,9 @@ export class Board {
       previous = { snapshot: last.snapshot, changed: changedStatuses(rows, last.derivation.statuses, derivation.statuses) };
       // The last snapshot's own link is not needed any more; dropping it keeps at most two snapshots alive.
       last.snapshot.previous = undefined;
+    } else if (last && last.baseBranch === project.base_branch) {
+      // New rows (a write): derive in full, but keep the objects of unchanged statuses for the renderers.
+      derivation = deriveKeepingObjects(last.derivation, input);
     } else {
       derivation = deriveStatuses(input);
     }

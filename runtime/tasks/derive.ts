@@ -374,8 +374,12 @@ function incremental(graph: Graph): Incremental {
   return { rank, dependentsAt, dependents, queued: new Uint8Array(n * 2), wordChanged: new Uint8Array(n) };
 }
 
-/** The fallback: a full derivation, then prev's object back wherever the status came out the same. */
-function deriveKeepingObjects(prev: Derivation, input: DeriveInput): Derivation {
+/**
+ * A full derivation, then prev's object back wherever the status came out the same: rederive's fallback, and what
+ * the board uses after a write changed the rows (any task list: ids are matched by id), so renderers keep what they
+ * cached for every status that did not change.
+ */
+export function deriveKeepingObjects(prev: Derivation, input: DeriveInput): Derivation {
   const next = deriveStatuses(input);
   const statusOf = next.state.statusOf;
   for (let i = 0; i < statusOf.length; i++) {
