@@ -58,18 +58,17 @@ export async function loadBoardRows(sql: Sql, projectId: string, known?: Readonl
       ORDER BY r.task_id, r.created_at DESC, r.id DESC`,
   ]);
   const wanted = heads.filter((h) => known?.get(h.id)?.hash !== h.hash).map((h) => h.id);
-  const fetched = new Map<string, BoardTaskRow>();
+  const fetched = new Map<string, Omit<BoardTaskRow, 'hash'>>();
   if (wanted.length > 0) {
     const rows = await sql<Array<Omit<BoardTaskRow, 'hash'>>>`
       SELECT id, parent_id, title, cancelled_at, ${json()} AS json FROM tasks WHERE id = ANY(${wanted}::text[])`;
-    for (const r of rows) fetched.set(r.id, { ...r, hash: '' });
+    for (const r of rows) fetched.set(r.id, r);
   }
   const tasks: BoardTaskRow[] = [];
   for (const h of heads) {
     const f = fetched.get(h.id);
     if (f) {
-      f.hash = h.hash;
-      tasks.push(f);
+      tasks.push({ ...f, hash: h.hash });
     } else {
       const k = known?.get(h.id);
       // Gone between the two reads (tasks are not deleted today): left out, as a later read would.

@@ -1,7 +1,7 @@
 import type { Sql } from '../db.ts';
 import { loadBoardRows, type BoardTaskRow } from './board-queries.ts';
 import { deriveKeepingObjects, deriveStatuses, rederive, type Derivation } from './derive.ts';
-import { taskBranch } from './git.ts';
+import { taskBranch, taskIdOfBranch } from './git.ts';
 import type { RefObserver } from './refs.ts';
 import type { TaskRunRow } from './run-row.ts';
 import type { DerivedStatus, RefFacts, TaskFacts } from './types.ts';
@@ -85,9 +85,7 @@ export class Board {
     const key = `${project.version}|${project.base_branch}|${obs.key}`;
     const hit = this.snapshots.get(project.id);
     if (hit && hit.key === key && Date.now() < hit.validUntil) {
-      // Map order doubles as LRU order.
-      this.snapshots.delete(project.id);
-      this.snapshots.set(project.id, hit);
+      lruSet(this.snapshots, project.id, hit, this.maxProjects);
       return hit;
     }
     const loadKey = `${project.id}|${key}`;
@@ -98,9 +96,7 @@ export class Board {
       void p.finally(() => this.loading.delete(loadKey)).catch(() => undefined);
     }
     const snap = await p;
-    this.snapshots.delete(project.id);
-    if (this.snapshots.size >= this.maxProjects) this.snapshots.delete(this.snapshots.keys().next().value!);
-    this.snapshots.set(project.id, snap);
+    lruSet(this.snapshots, project.id, snap, this.maxProjects);
     return snap;
   }
 
@@ -149,9 +145,7 @@ export class Board {
     });
     const branches = raw.tasks.map((t) => taskBranch(t.id));
     const rows: Rows = { version: project.version, facts, branches, tasks: raw.tasks, byId, children, deps, latest, forks, validUntil: Infinity };
-    this.rows.delete(project.id);
-    if (this.rows.size >= this.maxProjects) this.rows.delete(this.rows.keys().next().value!);
-    this.rows.set(project.id, rows);
+    lruSet(this.rows, project.id, rows, this.maxProjects);
     return rows;
   }
 
@@ -191,10 +185,15 @@ export class Board {
   }
 
   private remember(projectId: string, d: { rows: Rows; refs: RefFacts; baseBranch: string; derivation: Derivation; snapshot: BoardSnapshot }): void {
-    this.derived.delete(projectId);
-    if (this.derived.size >= this.maxProjects) this.derived.delete(this.derived.keys().next().value!);
-    this.derived.set(projectId, d);
+    lruSet(this.derived, projectId, d, this.maxProjects);
   }
+}
+
+/** Sets `key` as the most recent entry of `map` (Map order doubles as LRU order), evicting the oldest past `max`. */
+function lruSet<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  if (map.size >= max) map.delete(map.keys().next().value!);
+  map.set(key, value);
 }
 
 /** Tasks whose status object is not the same in two derivations over the same rows. */
@@ -211,7 +210,7 @@ function changedTasks(rows: Rows, before: RefFacts, after: RefFacts): Set<string
   // An incremental read says which branches it changed (refs.ts): no need to compare every task's.
   if (after.delta?.from === before) {
     for (const b of after.delta.branches) {
-      const id = b.startsWith('takos/task-') ? b.slice('takos/task-'.length) : null;
+      const id = taskIdOfBranch(b);
       if (id !== null && rows.byId.has(id)) changed.add(id);
     }
     return changed;

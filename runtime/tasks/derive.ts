@@ -410,7 +410,8 @@ function listsChangedWord(b: Blockers, index: Map<string, number>, wordChanged: 
   return false;
 }
 
-function sameStatus(a: DerivedStatus, b: DerivedStatus): boolean {
+/** Same status word and same reasons: what a reader of the status can see. */
+export function sameStatus(a: DerivedStatus, b: DerivedStatus): boolean {
   if (a.status !== b.status || a.reasons.length !== b.reasons.length) return false;
   for (let k = 0; k < a.reasons.length; k++) {
     const x = a.reasons[k]!;

@@ -80,6 +80,8 @@ export async function gitOk(cwd: string, args: string[]): Promise<boolean> {
 
 /** The branch a task's commits go on. Task ids are [a-z0-9]{12}, always a valid ref component. */
 export const taskBranch = (taskId: string) => `takos/task-${taskId}`;
+/** The task id a branch name (as taskBranch writes it) belongs to, or null for any other branch. */
+export const taskIdOfBranch = (branch: string) => (branch.startsWith('takos/task-') ? branch.slice('takos/task-'.length) : null);
 export const TASK_BRANCH_PREFIX = 'refs/heads/takos/';
 /** Every task branch and nothing else under the prefix (for-each-ref's `*` does not cross a `/`). */
 export const TASK_BRANCH_GLOB = `${TASK_BRANCH_PREFIX}task-*`;

@@ -260,6 +260,7 @@ function refStateKey(commonDir: string, baseBranch: string): Promise<string[]> {
     statKey(path.join(commonDir, 'reftable', 'tables.list')),
   ]);
 }
+
 async function readFacts(spawner: GitSpawner, repoPath: string, baseBranch: string): Promise<RefFacts> {
   const tips = new Map<string, string>();
   const merged = new Set<string>();

@@ -1,6 +1,7 @@
 import type { BoardSnapshot } from '../../../runtime/tasks/board.ts';
 import type { BoardTaskRow } from '../../../runtime/tasks/board-queries.ts';
-import type { DerivedStatus, Reason, TaskStatus } from '../../../runtime/tasks/types.ts';
+import { sameStatus } from '../../../runtime/tasks/derive.ts';
+import type { DerivedStatus, TaskStatus } from '../../../runtime/tasks/types.ts';
 import { taskJsonOpen } from './views.ts';
 
 /**
@@ -44,11 +45,6 @@ interface Piece {
 }
 const pieces = new WeakMap<BoardTaskRow, Piece>();
 
-const sameReasons = (a: Reason[], b: Reason[]) =>
-  a.length === b.length && a.every((r, i) => r.code === b[i]!.code && r.message === b[i]!.message && r.task_id === b[i]!.task_id && r.run_id === b[i]!.run_id);
-const sameStatus = (a: DerivedStatus | undefined, b: DerivedStatus | undefined) =>
-  a === b || (a !== undefined && b !== undefined && a.status === b.status && sameReasons(a.reasons, b.reasons));
-
 /** Per task id, its piece for this snapshot. */
 type Rendered = Map<string, Piece>;
 
@@ -87,7 +83,7 @@ function renderedPieces(snap: BoardSnapshot): Rendered {
 function piece(snap: BoardSnapshot, t: BoardTaskRow, into: Rendered): boolean {
   const derived = snap.statuses.get(t.id);
   const prev = pieces.get(t);
-  if (prev && sameStatus(prev.derived, derived)) {
+  if (prev && (prev.derived === derived || (prev.derived !== undefined && derived !== undefined && sameStatus(prev.derived, derived)))) {
     into.set(t.id, prev);
     return false;
   }
