@@ -8,6 +8,7 @@ import { newErrorId } from '../runtime/ids.ts';
 import { createHttpMetrics, Gauge } from '../runtime/metrics.ts';
 import { Semaphore } from './admission.ts';
 import { API_BODY_LIMIT, checkContentType, mediaType, readBody } from './body.ts';
+import { endInPieces, STREAM_ABOVE } from './large-body.ts';
 import type { AppDeps } from './deps.ts';
 import { corsPolicy, SECURITY_HEADERS } from './headers.ts';
 import { invalidParam } from './params.ts';
@@ -122,6 +123,7 @@ export function createHttpServer(deps: AppDeps, routes: AnyRoute[], wsRoutes: Ws
       }
       if (contentType && !hasType) res.writeHeader('Content-Type', contentType);
       if (st.method === 'HEAD' || payload === null) res.endWithoutBody(payload === null ? 0 : Buffer.byteLength(payload), closeConnection);
+      else if (payload.length > STREAM_ABOVE && !closeConnection) endInPieces(res, typeof payload === 'string' ? Buffer.from(payload) : payload, () => st.aborted);
       else res.end(payload, closeConnection);
     });
     finish(st, status);

@@ -41,6 +41,12 @@ const ConfigSchema = z.object({
    * `$TAKOS_DATA_DIR/projects` only), so that a project cannot become a way to read or write any folder of the server.
    */
   TAKOS_PROJECT_ROOTS: z.string().optional(),
+  /**
+   * Keep git's commit-graph file current in project repositories (the file `git gc` writes; runtime/tasks/commit-graph.ts),
+   * so the task board's ancestry checks stay cheap on long histories. Off: the server writes nothing under .git/objects
+   * except the objects of task runs' own commits.
+   */
+  TAKOS_COMMIT_GRAPH: bool.default(true),
   /** Task runs executed at once per process (git and the model dominate; two keep a 2-core box responsive). */
   TAKOS_TASK_RUN_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   /** How often a process refreshes the heartbeat of its task runs and notices runs cancelled on another process. */

@@ -1,6 +1,6 @@
 /**
  * Latency of GET /api/projects/:projectId/tasks right after something it shows changed, one mode per run:
- *   - commit:  a task branch gets a new commit (what a task run does): that task's status is derived again and its
+ *   - commit:  a task branch gets a new commit on its tip (what a task run does): that task's status is derived again and its
  *              reasons name the new tip, so its JSON and every enclosing subtree are rendered again;
  *   - merge:   main gains a merge of another needs_review task branch before each request (what finishing a review
  *              does): the task becomes done, and its dependents and parent change with it;
@@ -10,8 +10,8 @@
  *              version moves, so the rows are read from the database again and every status derived again.
  * Sequential requests, so each one is measured alone; 10 more first, as warm-up.
  *
- * Env: BENCH_URL (project list URL), BENCH_TOKEN, BENCH_REPO, BENCH_N, BENCH_MODE. Prints one JSON line:
- * {mode, n, p50, p99, max}.
+ * Env: BENCH_URL (project list URL), BENCH_TOKEN, BENCH_REPO, BENCH_N, BENCH_MODE, BENCH_CLIENT (curl, the default, or
+ * fetch). Prints one JSON line: {mode, client, n, p50, p99, max, slowest}.
  */
 import { execFileSync } from 'node:child_process';
 
@@ -30,12 +30,12 @@ if (unmerged.length < 2) throw new Error('the seed left no unmerged task branche
 
 let change: (i: number) => Promise<void> | void;
 if (mode === 'commit') {
-  // One branch, flipped between its tip and a child of it, so every request sees a tip it did not see last time.
+  // One branch gains a new commit on top of its tip before each request, as a run committing its work does.
   const ref = unmerged[0]!;
-  const tip = git('rev-parse', ref);
-  const child = git('commit-tree', `${tip}^{tree}`, '-p', tip, '-m', 'more work');
+  let tip = git('rev-parse', ref);
   change = (i) => {
-    git('update-ref', ref, i % 2 === 0 ? child : tip);
+    tip = git('commit-tree', `${tip}^{tree}`, '-p', tip, '-m', `more work ${i}`);
+    git('update-ref', ref, tip);
   };
 } else if (mode === 'merge') {
   if (unmerged.length < n + 10) throw new Error(`merge mode needs ${n + 10} unmerged task branches, the seed has ${unmerged.length}`);
@@ -64,16 +64,39 @@ if (mode === 'commit') {
   throw new Error(`unknown BENCH_MODE ${mode}`);
 }
 
-const times: number[] = [];
-for (let i = 0; i < n + 10; i++) {
-  await change(i);
+// curl (C, libcurl) by default: Node's fetch spends ~8 ms of its own receiving and buffering the 2.45 MB answer,
+// which is the measuring client, not the server (perf/ceilings.md: a non-Node client where Node would be the limit).
+// curl's time_total runs from before the connection to the last byte read; the process start is not in it.
+const client = process.env.BENCH_CLIENT ?? 'curl';
+if (client !== 'curl' && client !== 'fetch') throw new Error(`unknown BENCH_CLIENT ${client}`);
+function viaCurl(): number {
+  const out = execFileSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{time_total}', '-H', `authorization: Bearer ${token}`, url], { encoding: 'utf8' });
+  const [code, seconds] = out.trim().split(' ');
+  if (code !== '200') throw new Error(`status ${code}`);
+  return Number(seconds) * 1000;
+}
+async function viaFetch(): Promise<number> {
   const t0 = performance.now();
   const r = await fetch(url, { headers: auth });
   await r.arrayBuffer();
-  const ms = performance.now() - t0;
   if (r.status !== 200) throw new Error(`status ${r.status}`);
-  if (i >= 10) times.push(ms);
+  return performance.now() - t0;
+}
+
+const times: number[] = [];
+const started = performance.now();
+const slowest: Array<{ i: number; at: number; ms: number }> = [];
+for (let i = 0; i < n + 10; i++) {
+  await change(i);
+  const t0 = performance.now();
+  const ms = client === 'curl' ? viaCurl() : await viaFetch();
+  if (i >= 10) {
+    times.push(ms);
+    slowest.push({ i, at: Math.round(t0 - started), ms: Math.round(ms * 10) / 10 });
+  }
 }
 times.sort((a, b) => a - b);
+slowest.sort((a, b) => b.ms - a.ms);
 const pct = (p: number) => times[Math.min(times.length - 1, Math.ceil((p / 100) * times.length) - 1)]!;
-process.stdout.write(`${JSON.stringify({ mode, n: times.length, p50: pct(50), p99: pct(99), max: times[times.length - 1] })}\n`);
+// The slowest requests, with when they started (ms into the run): a tail of one kind lines up with its cause.
+process.stdout.write(`${JSON.stringify({ mode, client, n: times.length, p50: pct(50), p99: pct(99), max: times[times.length - 1], slowest: slowest.slice(0, 5) })}\n`);

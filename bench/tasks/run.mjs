@@ -38,6 +38,16 @@ function serverCpuS(pid) {
   }
   return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS + children.reduce((n, c) => n + serverCpuS(Number(c)), 0);
 }
+/** The part of serverCpuS spent outside the web process itself: its git helper and the git processes it ran. */
+function helperCpuS(pid) {
+  let children = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    /* none */
+  }
+  return children.reduce((n, c) => n + serverCpuS(Number(c)), 0);
+}
 import { startNode, stopNode, waitHttp } from '../foundation/lib/servers.mjs';
 
 const { values: opt } = parseArgs({
@@ -49,9 +59,13 @@ const { values: opt } = parseArgs({
     cold: { type: 'string', default: '200' },
     // Cold modes, in this order (bench/tasks/cold.ts): merge must come after commit, it merges the branch commit moves.
     modes: { type: 'string', default: 'commit,merge,scratch,write' },
+    // The cold requests' client (cold.ts): curl, or Node's fetch (which adds its own ~8 ms per 2.45 MB answer).
+    client: { type: 'string', default: 'curl' },
     'no-write': { type: 'boolean', default: false },
     // CPU profile of the server over the cold phases (the profiler's own cost inflates their numbers).
     profile: { type: 'boolean', default: false },
+    // Keep the data folder (logs, the repository, the .cpuprofile) for a closer look.
+    'keep-data': { type: 'boolean', default: false },
   },
 });
 const GOAL_P99_MS = 50;
@@ -90,6 +104,8 @@ try {
   const port = await freePort();
   const profOut = path.join(dataDir, 'cold.cpuprofile');
   const profFlags = opt.profile ? ['--enable-source-maps', '--import', path.join(root, 'bench/foundation/lib/profiler-hook.mjs')] : [];
+  // Diagnostics: extra node flags for the server (e.g. BENCH_NODE_FLAGS=--trace-gc, with --keep-data to read web.log).
+  if (process.env.BENCH_NODE_FLAGS) profFlags.push(...process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean));
   const server = startNode({
     name: 'web', entry: 'web.ts', env: { ...env, PORT: String(port), HOST: '127.0.0.1', ...(opt.profile ? { BENCH_PROFILE_OUT: profOut } : {}) },
     cpu: opt['server-cpu'], cwd: root, logFile: path.join(dataDir, 'web.log'), nodeFlags: profFlags,
@@ -125,13 +141,15 @@ try {
   for (const mode of opt.modes.split(',')) {
     log(`cold (${mode}): ${opt.cold} sequential requests, each after a change`);
     const c0 = serverCpuS(server.pid);
+    const h0 = helperCpuS(server.pid);
     const raw = spawnSync('taskset', ['-c', opt['load-cpu'], process.execPath, '--import', 'tsx', 'bench/tasks/cold.ts'], {
-      cwd: root, encoding: 'utf8', env: { ...env, BENCH_URL: listUrl, BENCH_TOKEN: seed.token, BENCH_REPO: seed.repo, BENCH_N: opt.cold, BENCH_MODE: mode },
+      cwd: root, encoding: 'utf8', env: { ...env, BENCH_URL: listUrl, BENCH_TOKEN: seed.token, BENCH_REPO: seed.repo, BENCH_N: opt.cold, BENCH_MODE: mode, BENCH_CLIENT: opt.client },
     });
     if (raw.status !== 0) throw new Error(`cold run (${mode}) failed: ${raw.stderr}`);
     const c = JSON.parse(raw.stdout.trim().split('\n').pop());
     // cold.ts also makes 10 warm-up requests; the CPU includes what the change itself cost the server (write: the PATCH).
-    colds.push({ ...c, cpuMs: ((serverCpuS(server.pid) - c0) * 1000) / (c.n + 10) });
+    colds.push({ ...c, cpuMs: ((serverCpuS(server.pid) - c0) * 1000) / (c.n + 10), gitMs: ((helperCpuS(server.pid) - h0) * 1000) / (c.n + 10) });
+    log(`  slowest (i, ms into the run, ms): ${c.slowest.map((x) => `${x.i}@${x.at}:${x.ms}`).join(' ')}`);
   }
   if (opt.profile) {
     process.kill(server.pid, 'SIGUSR2');
@@ -142,12 +160,13 @@ try {
 
   const f = (x) => x.toFixed(2);
   const rows = [
-    ['GET /api/projects/:id/tasks, warm (wrk)', f(warm.rps), f(warm.p50Ms), f(warm.p99Ms), f(warmCpuMs)],
-    ['GET /api/projects/:id (baseline, wrk)', f(baseline.rps), f(baseline.p50Ms), f(baseline.p99Ms), f(baseCpuMs)],
-    ...colds.map((c) => [`GET /api/projects/:id/tasks, cold: each after a ${COLD_WHAT[c.mode] ?? c.mode}`, '-', f(c.p50), f(c.p99), f(c.cpuMs)]),
+    ['GET /api/projects/:id/tasks, warm (wrk)', f(warm.rps), f(warm.p50Ms), f(warm.p99Ms), f(warmCpuMs), '-'],
+    ['GET /api/projects/:id (baseline, wrk)', f(baseline.rps), f(baseline.p50Ms), f(baseline.p99Ms), f(baseCpuMs), '-'],
+    ...colds.map((c) => [`GET /api/projects/:id/tasks, cold: each after a ${COLD_WHAT[c.mode] ?? c.mode}`, '-', f(c.p50), f(c.p99), f(c.cpuMs), f(c.gitMs)]),
   ];
   const worst = colds.reduce((w, c) => (c.p99 > w.p99 ? c : w), { mode: 'none', p99: 0 });
   const verdict = Math.max(warm.p99Ms, worst.p99) <= GOAL_P99_MS ? 'met' : 'NOT met';
+  if (!['curl', 'fetch'].includes(opt.client)) throw new Error(`--client must be curl or fetch`);
   const md = [
     `# Tasks list benchmark, ${new Date().toISOString().slice(0, 10)}`,
     '',
@@ -158,12 +177,13 @@ try {
     `Project: ${seed.tasks} tasks (500 epics x 9 subtasks), ${seed.dependencies} dependencies, ${seed.branches} task branches of which ${seed.merged} merged; the list answer is ${(bytes / 1e6).toFixed(2)} MB (the whole tree, children nested).`,
     `Statuses in the answer: ${Object.entries(byStatus).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     '',
-    `| what | req/s | p50 ms | p99 ms | server CPU ms/request |`,
-    `| --- | ---: | ---: | ---: | ---: |`,
+    `| what | req/s | p50 ms | p99 ms | server CPU ms/request | of which git |`,
+    `| --- | ---: | ---: | ---: | ---: | ---: |`,
     ...rows.map((r) => `| ${r.join(' | ')} |`),
     '',
     `Goal p99 <= ${GOAL_P99_MS} ms (status derivation included): **${verdict}** (warm p99 ${f(warm.p99Ms)} ms, worst cold p99 ${f(worst.p99)} ms, ${worst.mode}).`,
     `Warm/baseline p99 ratio: ${f(warm.p99Ms / baseline.p99Ms)}; wrk -t1 -c${opt.connections} -d${opt.duration}s; wrk CPU ${f(warm.wrkCpuS ?? 0)} s.`,
+    `Cold requests: ${opt.cold} per mode, one at a time, measured by ${opt.client === 'curl' ? "curl's time_total (connection to last byte)" : "Node's fetch (request to the body read)"}.`,
     '',
     'Warm requests are served from the board cache (key: project version + repository ref state, checked with one',
     'database read, four stat calls and the ref watch per request). Cold requests follow a change (bench/tasks/cold.ts):',
@@ -171,7 +191,9 @@ try {
     'derived again (runtime/tasks/derive.ts) and only their JSON is rendered again; a task write reads the rows again',
     '(the JSON of changed tasks only), derives every status and re-renders the tasks that changed. "server CPU ms/request" is the web',
     "process's CPU time (with its git helper and the git processes they ran) divided by the requests: the latency an idle core would",
-    'give a lone request, whatever else the machine is doing (Postgres time, on the other core, is not included).',
+    'give a lone request, whatever else the machine is doing (Postgres time, on the other core, is not included);',
+    '"of which git": the part spent by the git helper and its git processes (runtime/tasks/git-spawner.ts), including',
+    'the background commit-graph refresh (runtime/tasks/commit-graph.ts) when one fell in that phase.',
     '',
   ].join('\n');
   process.stdout.write(`\n${md}\n`);
@@ -182,5 +204,6 @@ try {
   }
 } finally {
   for (const stop of stops) await stop().catch(() => undefined);
-  rmSync(dataDir, { recursive: true, force: true });
+  if (opt['keep-data']) log(`kept ${dataDir}`);
+  else rmSync(dataDir, { recursive: true, force: true });
 }

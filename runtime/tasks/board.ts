@@ -37,8 +37,9 @@ export interface BoardSnapshot {
   validUntil: number;
   extras: Map<string, unknown>;
   /**
-   * When this snapshot was derived from `snapshot` over the same rows: the tasks whose status object differs
-   * (renderers then update only those). Dropped once read by the next snapshot's derivation, so snapshots never chain.
+   * When this snapshot was derived from `snapshot` over the same tasks (same ids in the same order, same parents and
+   * dependencies): the tasks whose status object or row object differs (renderers then update only those). Dropped
+   * once read by the next snapshot's derivation, so snapshots never chain.
    */
   previous?: { snapshot: BoardSnapshot; changed: string[] } | undefined;
 }
@@ -73,6 +74,9 @@ export class Board {
   private readonly rows = new Map<string, Rows>();
   /** The last derivation per project, with what it was derived from: where rederive starts. */
   private readonly derived = new Map<string, { rows: Rows; refs: RefFacts; baseBranch: string; derivation: Derivation; snapshot: BoardSnapshot }>();
+
+  /** Derivations by kind: in full, or downstream of what changed (tests check which path a change took). */
+  readonly stats = { full: 0, incremental: 0 };
 
   constructor(
     private readonly sql: Sql,
@@ -167,15 +171,30 @@ export class Board {
       }
       // rederive checks the rest of its contract (availability, time) itself and derives in full when it fails.
       derivation = rederive(last.derivation, input, changed);
-      previous = { snapshot: last.snapshot, changed: changedStatuses(rows, last.derivation.statuses, derivation.statuses) };
+      previous = { snapshot: last.snapshot, changed: derivation.changed ?? changedStatuses(rows, last.derivation.statuses, derivation.statuses) };
       // The last snapshot's own link is not needed any more; dropping it keeps at most two snapshots alive.
       last.snapshot.previous = undefined;
     } else if (last && last.baseBranch === project.base_branch) {
-      // New rows (a write): derive in full, but keep the objects of unchanged statuses for the renderers.
-      derivation = deriveKeepingObjects(last.derivation, input);
+      // New rows (a write). The same tasks, parents and dependencies (a title, a cancellation, a run): re-derive
+      // downstream of the tasks whose facts changed. Otherwise derive in full, keeping the objects of unchanged
+      // statuses for the renderers.
+      const diff = factsDiff(last.rows, rows);
+      if (diff) {
+        for (const id of changedTasks(rows, last.refs, refs)) diff.changed.add(id);
+        derivation = rederive(last.derivation, input, diff.changed, diff.relabelled);
+        // Renderers redo the tasks whose status or row changed, on top of the last snapshot's pieces.
+        const changed = new Set(derivation.changed ?? changedStatuses(rows, last.derivation.statuses, derivation.statuses));
+        for (const id of diff.rowChanged) changed.add(id);
+        previous = { snapshot: last.snapshot, changed: [...changed] };
+        last.snapshot.previous = undefined;
+      } else {
+        derivation = deriveKeepingObjects(last.derivation, input);
+      }
     } else {
       derivation = deriveStatuses(input);
     }
+    if (derivation.changed === undefined) this.stats.full++;
+    else this.stats.incremental++;
     rows.validUntil = derivation.validUntil;
     const snapshot: BoardSnapshot = {
       projectId: project.id, key, tasks: rows.tasks, byId, children, deps, latest, statuses: derivation.statuses, validUntil: derivation.validUntil, extras: new Map(), previous,
@@ -196,11 +215,49 @@ function lruSet<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
   map.set(key, value);
 }
 
-/** Tasks whose status object is not the same in two derivations over the same rows. */
+/** Tasks whose status object is not the same in two derivations over the same rows (when rederive fell back). */
 function changedStatuses(rows: Rows, before: Map<string, DerivedStatus>, after: Map<string, DerivedStatus>): string[] {
   const out: string[] = [];
   for (const t of rows.tasks) if (before.get(t.id) !== after.get(t.id)) out.push(t.id);
   return out;
+}
+
+/**
+ * What a write changed between two loads of a project's rows, when they hold the same tasks in the same order with
+ * the same parents and dependencies (null otherwise): the tasks whose derivation facts differ (title, cancellation,
+ * latest run, fork point), those among them with a new title, and every task whose row object is new (any stored
+ * field, description included: the renderers' cache is per row object).
+ */
+function factsDiff(before: Rows, after: Rows): { changed: Set<string>; relabelled: Set<string>; rowChanged: string[] } | null {
+  const a = before.facts;
+  const b = after.facts;
+  if (a.length !== b.length) return null;
+  const changed = new Set<string>();
+  const relabelled = new Set<string>();
+  const rowChanged: string[] = [];
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.id !== y.id || x.parentId !== y.parentId || !sameList(x.dependsOn, y.dependsOn)) return null;
+    if (before.tasks[i] !== after.tasks[i]) rowChanged.push(y.id);
+    if (x.title !== y.title) relabelled.add(y.id);
+    if (
+      x.title !== y.title ||
+      x.cancelledAt?.getTime() !== y.cancelledAt?.getTime() ||
+      x.forkSha !== y.forkSha ||
+      !sameRun(x.latestRun, y.latestRun)
+    ) {
+      changed.add(y.id);
+    }
+  }
+  return { changed, relabelled, rowChanged };
+}
+
+const sameList = (x: string[], y: string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
+
+function sameRun(x: TaskFacts['latestRun'], y: TaskFacts['latestRun']): boolean {
+  if (x === null || y === null) return x === y;
+  return x.id === y.id && x.status === y.status && x.heartbeatAt === y.heartbeatAt && x.error === y.error && x.headSha === y.headSha && x.baseSha === y.baseSha;
 }
 
 /** Tasks whose branch tip or merged-ness differs between two readings of the refs. */

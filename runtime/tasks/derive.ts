@@ -36,6 +36,11 @@ export interface Derivation {
   validUntil: number;
   /** What rederive starts from; opaque outside this module. */
   state: DerivationState;
+  /**
+   * Set by rederive when it did not fall back to a full derivation: the tasks whose status object is not prev's, in
+   * the order they were recomputed (so callers need not compare 5,000 entries to find the two that changed).
+   */
+  changed?: string[] | undefined;
 }
 
 export interface DeriveInput {
@@ -98,6 +103,7 @@ interface Work {
 }
 
 const NO_BLOCKERS: Blockers = { list: [], total: 0 };
+const NONE: ReadonlySet<string> = new Set();
 // Node encoding on the stack: task index * 2 + kind (0 = blockers, 1 = status).
 const BLOCKERS = 0;
 const STATUS = 1;
@@ -252,13 +258,15 @@ export function deriveStatuses(input: DeriveInput): Derivation {
 }
 
 /**
- * Re-derives after only the ref facts of `changed` tasks (their branch tip / merged-ness) may have changed.
- * The caller guarantees: input.tasks is the same list as prev's input (same order, ids, parents, dependencies, titles,
- * cancelledAt, latestRun, forkSha), refs.available and refs.error are unchanged, and input.now < prev.validUntil.
- * Returns what deriveStatuses(input) would, with prev's object kept for every status that did not change; prev is
- * left as it was.
+ * Re-derives after only the facts of `changed` tasks may have changed: their ref facts (branch tip, merged-ness),
+ * cancelledAt, latestRun and forkSha, and, for the tasks also in `relabelled`, their title (which other tasks' reasons
+ * quote: a parent's summary, dependents' and their subtasks' "depends on ..." lines).
+ * The caller guarantees: input.tasks lists the same tasks as prev's input (same order, ids, parents, dependencies),
+ * with the same facts outside those sets, refs.available and refs.error are unchanged, and input.now <
+ * prev.validUntil. Returns what deriveStatuses(input) would, with prev's object kept for every status that did not
+ * change; prev is left as it was.
  */
-export function rederive(prev: Derivation, input: DeriveInput, changed: ReadonlySet<string>): Derivation {
+export function rederive(prev: Derivation, input: DeriveInput, changed: ReadonlySet<string>, relabelled: ReadonlySet<string> = NONE): Derivation {
   const s = prev.state;
   const graph = s.graph;
   // The parts of the contract that are cheap to check: a caller breaking them gets a full derivation, not a wrong
@@ -288,6 +296,7 @@ export function rederive(prev: Derivation, input: DeriveInput, changed: Readonly
     if ((node & 1) === STATUS) statuses.set(tasks[node >> 1]!.id, statusOf[node >> 1]!);
   }
   let liveUntil = s.liveUntil;
+  const changedIds: string[] = [];
   const w = work(input, graph, statusOf, blockersOf, statuses);
 
   // Nodes are queued by rank and taken in rank order: everything a node reads comes earlier in it, so a node is
@@ -308,6 +317,20 @@ export function rederive(prev: Derivation, input: DeriveInput, changed: Readonly
   }
 
   try {
+    // A new title reads like a changed status word to whoever quotes it: the parent's summary, and dependents'
+    // blocker lists (which spread to their subtasks through inherited blockers).
+    for (const id of relabelled) {
+      const i = index.get(id);
+      if (i === undefined) continue;
+      if (wordChanged[i] === 0) {
+        wordChanged[i] = 1;
+        words++;
+      }
+      enqueue(i * 2 + STATUS);
+      const p = parent[i]!;
+      if (p >= 0) enqueue(p * 2 + STATUS);
+      for (let k = dependentsAt[i]!; k < dependentsAt[i + 1]!; k++) enqueue(dependents[k]! * 2 + BLOCKERS);
+    }
     for (let r = first; pending > 0; r++) {
       if (queued[r] === 0) continue;
       queued[r] = 0;
@@ -335,6 +358,7 @@ export function rederive(prev: Derivation, input: DeriveInput, changed: Readonly
         if (sameStatus(old, d)) continue;
         statusOf[i] = d;
         statuses.set(tasks[i]!.id, d);
+        changedIds.push(tasks[i]!.id);
         if (d.status === old.status) continue;
         wordChanged[i] = 1;
         words++;
@@ -348,7 +372,7 @@ export function rederive(prev: Derivation, input: DeriveInput, changed: Readonly
     if (pending > 0) queued.fill(0);
     if (words > 0) wordChanged.fill(0);
   }
-  // Refs do not decide whether a run is live, so this stays prev.validUntil under the contract; rules may change.
+  // Only a recomputed task's liveness can have changed (a new latest run); the rest is prev's, valid under the contract.
   let validUntil = prev.validUntil;
   if (liveUntil !== s.liveUntil) {
     validUntil = Infinity;
@@ -358,6 +382,7 @@ export function rederive(prev: Derivation, input: DeriveInput, changed: Readonly
     statuses,
     validUntil,
     state: { graph, statusOf, blockersOf, liveUntil, now: input.now, baseBranch: s.baseBranch, available: s.available, error: s.error },
+    changed: changedIds,
   };
 }
 

@@ -1,7 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { CommitGraphKeeper } from './commit-graph.ts';
 import { git, GitError, TASK_BRANCH_GLOB } from './git.ts';
 import { GitSpawner } from './git-spawner.ts';
+import { looseCommitParents } from './loose-object.ts';
 import { RefWatch } from './ref-watch.ts';
 import type { RefFacts } from './types.ts';
 
@@ -16,7 +18,8 @@ import type { RefFacts } from './types.ts';
  *
  * So after a first full read, a change is read incrementally when that is safe: a RefWatch (ref-watch.ts) names the
  * loose refs under refs/heads/takos that changed, and only those files are read; a moved tip is checked with one
- * `merge-base --is-ancestor`, and a base branch that moved forward adds to `merged` the tips among the commits it
+ * `merge-base --is-ancestor`, unless its commit is a loose object whose parent is a tip known not to be in the base
+ * (loose-object.ts: a run's new commit costs one file read and one inflate instead), and a base branch that moved forward adds to `merged` the tips among the commits it
  * gained (`rev-list --left-right old...new`: reachable(new) = reachable(old) + those commits when old is an
  * ancestor of new). Anything else falls back to a full read: packed-refs or reftable changed (pack-refs, deletions,
  * other tools), a ref deleted or symbolic, the base rewritten, many refs at once, a dead watch, or a cached read
@@ -42,6 +45,8 @@ interface Entry {
   /** The watch on refs/heads/takos when this was read, and its event count before the read began. */
   watch: RefWatch | null;
   seq: number;
+  /** The last full read listed replace refs (refs/replace/*): commit objects' parents are not what git walks. */
+  replaced: boolean;
 }
 
 export interface Observation {
@@ -59,12 +64,17 @@ export class RefObserver {
   private readonly commonDirs = new Map<string, Promise<string | null>>();
   /** One watch per repository (common dir), shared by the projects on it. */
   private readonly watches = new Map<string, RefWatch>();
-  /** Reads done so far, by kind (tests and the bench check which path a change took). */
-  readonly stats = { full: 0, incremental: 0 };
+  /**
+   * Reads done so far, by kind, and moved tips answered from their commit's parents without git (tests and the
+   * bench check which path a change took).
+   */
+  readonly stats = { full: 0, incremental: 0, fromParents: 0 };
 
   constructor(
     private readonly maxEntries = 256,
     private readonly spawner = new GitSpawner(),
+    /** Refreshes git's commit-graph after full reads (commit-graph.ts); null leaves repositories as they are. */
+    private readonly graphs: CommitGraphKeeper | null = null,
   ) {}
 
   async observe(repoPath: string, baseBranch: string): Promise<Observation> {
@@ -116,8 +126,9 @@ export class RefObserver {
     // A new watch before the listing: a change during the listing is then seen again by the next call.
     const watch = commonDir ? this.rewatch(commonDir) : null;
     const seq = watch?.seq ?? 0;
-    const facts = await readFacts(this.spawner, repoPath, baseBranch);
-    return { key, at: Date.now(), facts, watch, seq };
+    const { facts, replaced } = await readFacts(this.spawner, repoPath, baseBranch);
+    if (facts.available && commonDir !== null) void this.graphs?.refresh(commonDir, repoPath);
+    return { key, at: Date.now(), facts, watch, seq, replaced };
   }
 
   private async readChanges(prev: Entry, commonDir: string, repoPath: string, baseBranch: string, key: string[], seq: number): Promise<Entry> {
@@ -157,7 +168,23 @@ export class RefObserver {
         baseSha = now;
       }
     }
-    const inBase = await Promise.all(moved.map((ref) => this.isAncestor(repoPath, tips.get(ref)!, baseSha)));
+    // With the base where it was, a tip whose parent is a tip known not to be in it is not in it either (were it
+    // reachable from the base, so would its parent be): a run's new commit is answered from its loose object alone.
+    const unmergedTips = baseSha === prev.facts.baseSha && moved.length > 0 && (await this.parentsAreGit(commonDir, prev)) ? unmergedShas(prev.facts) : null;
+    const objectsDir = path.join(commonDir, 'objects');
+    const inBase = await Promise.all(
+      moved.map(async (ref) => {
+        const tip = tips.get(ref)!;
+        if (unmergedTips !== null) {
+          const parents = await looseCommitParents(objectsDir, tip);
+          if (parents !== null && parents.some((p) => unmergedTips.has(p))) {
+            this.stats.fromParents++;
+            return false;
+          }
+        }
+        return this.isAncestor(repoPath, tip, baseSha);
+      }),
+    );
     moved.forEach((ref, i) => (inBase[i] ? merged.add(ref) : merged.delete(ref)));
     this.stats.incremental++;
     // Nothing moved (an event for a ref rewritten with the same sha, a base moved to where it was): the same facts,
@@ -168,7 +195,18 @@ export class RefObserver {
         : { available: true, error: null, baseSha, tips, merged, delta: { from: prev.facts, branches: [...changed] } };
     // The link from prev.facts to its own predecessor is no longer needed (see RefFacts.delta).
     if (facts !== prev.facts) prev.facts.delta = undefined;
-    return { key, at: Date.now(), facts, watch: prev.watch, seq };
+    return { key, at: Date.now(), facts, watch: prev.watch, seq, replaced: prev.replaced };
+  }
+
+  /**
+   * Whether the parents written in commit objects are surely the ones git walks: with replace refs (loose ones make
+   * refs/replace, packed ones were seen by the last full read) or grafts they may not be (git's commands differ on
+   * following them), so the parent shortcut leaves such repositories to git.
+   */
+  private async parentsAreGit(commonDir: string, prev: Entry): Promise<boolean> {
+    if (prev.replaced) return false;
+    const [replace, grafts] = await Promise.all([statKey(path.join(commonDir, 'refs', 'replace')), statKey(path.join(commonDir, 'info', 'grafts'))]);
+    return replace === '-' && grafts === '-';
   }
 
   /** The commits reachable from `to` and not from `from`, when `from` is an ancestor of `to`. */
@@ -261,14 +299,16 @@ function refStateKey(commonDir: string, baseBranch: string): Promise<string[]> {
   ]);
 }
 
-async function readFacts(spawner: GitSpawner, repoPath: string, baseBranch: string): Promise<RefFacts> {
+async function readFacts(spawner: GitSpawner, repoPath: string, baseBranch: string): Promise<{ facts: RefFacts; replaced: boolean }> {
   const tips = new Map<string, string>();
   const merged = new Set<string>();
+  let replaced = false;
   try {
     const base = `refs/heads/${baseBranch}`;
-    // The base branch's tip comes with the task branch tips (one process less than a separate rev-parse).
+    // The base branch's tip comes with the task branch tips (one process less than a separate rev-parse), and so
+    // does whether any replace ref exists (see parentsAreGit).
     const [all, mergedOut] = await Promise.all([
-      spawner.run(repoPath, ['for-each-ref', '--format=%(objectname) %(refname)', TASK_BRANCH_GLOB, base]),
+      spawner.run(repoPath, ['for-each-ref', '--format=%(objectname) %(refname)', TASK_BRANCH_GLOB, base, 'refs/replace/']),
       spawner.run(repoPath, ['for-each-ref', '--format=%(refname)', `--merged=${base}`, TASK_BRANCH_GLOB]),
     ]);
     let baseSha: string | null = null;
@@ -277,12 +317,20 @@ async function readFacts(spawner: GitSpawner, repoPath: string, baseBranch: stri
       if (sp <= 0) continue;
       const ref = line.slice(sp + 1);
       if (ref === base) baseSha = line.slice(0, sp);
+      else if (ref.startsWith('refs/replace/')) replaced = true;
       else tips.set(ref.slice('refs/heads/'.length), line.slice(0, sp));
     }
     for (const line of mergedOut.stdout.split('\n')) if (line) merged.add(line.slice('refs/heads/'.length));
-    if (!baseSha) return { available: false, error: `base branch ${baseBranch} does not exist`, baseSha: null, tips, merged: new Set() };
-    return { available: true, error: null, baseSha, tips, merged };
+    if (!baseSha) return { facts: { available: false, error: `base branch ${baseBranch} does not exist`, baseSha: null, tips, merged: new Set() }, replaced };
+    return { facts: { available: true, error: null, baseSha, tips, merged }, replaced };
   } catch (err) {
-    return { available: false, error: (err as Error).message, baseSha: null, tips: new Map(), merged: new Set() };
+    return { facts: { available: false, error: (err as Error).message, baseSha: null, tips: new Map(), merged: new Set() }, replaced };
   }
+}
+
+/** The tips of task branches not in the base branch, by sha. */
+function unmergedShas(facts: RefFacts): Set<string> {
+  const out = new Set<string>();
+  for (const [ref, sha] of facts.tips) if (!facts.merged.has(ref)) out.add(sha);
+  return out;
 }

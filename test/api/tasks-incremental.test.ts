@@ -5,7 +5,7 @@ import { taskServices } from '../../http/api/tasks/services.ts';
 import { Board } from '../../runtime/tasks/board.ts';
 import { RefObserver } from '../../runtime/tasks/refs.ts';
 import { startTestServer, type TestServer, type TestUser } from '../harness.ts';
-import { createProject, createTask, git, makeRepo, projectsRoot } from '../tasks/fixtures.ts';
+import { createProject, createTask, git, makeRepo, projectsRoot, waitForRun } from '../tasks/fixtures.ts';
 
 // The list is derived and rendered incrementally after a change (a ref read from the changed refs alone, statuses
 // re-derived downstream of the changed tasks, JSON re-rendered only where a status or row changed). After every kind
@@ -92,6 +92,23 @@ describe('incremental task list', () => {
     await compare('dependency added');
     expect((await s.request('POST', `/api/tasks/${subs[1]![2]!}/cancel`, { token: alice.token, body: {} })).status).toBe(200);
     await compare('cancelled');
+    // A task run (the manual agent): a new latest run, task branch and fork point, written by the executor in the
+    // background, so compared once it has finished.
+    const run = await s.request('POST', `/api/tasks/${subs[1]![0]!}/runs`, { token: alice.token, body: { edits: [{ path: 'src/run.ts', content: 'export {};\n' }] } });
+    expect(run.status, run.text).toBe(202);
+    expect(await waitForRun(s, alice, subs[1]![0]!, run.body.id)).toMatchObject({ status: 'completed' });
+    await compare('run completed');
+    // A live run (written as a worker writes it), then its heartbeat: the same status with new facts.
+    await s.deps.sql`INSERT INTO task_runs (id, task_id, status, agent, write_scope, branch, heartbeat_at, started_at)
+      VALUES ('liverun00001', ${subs[1]![1]!}, 'running', 'manual', '{src/**}', ${`takos/task-${subs[1]![1]!}`}, now(), now())`;
+    await s.deps.sql`UPDATE projects SET version = version + 1 WHERE id = ${projectId}`;
+    await compare('run running');
+    await s.deps.sql`UPDATE task_runs SET heartbeat_at = now() + interval '1 second' WHERE id = 'liverun00001'`;
+    await s.deps.sql`UPDATE projects SET version = version + 1 WHERE id = ${projectId}`;
+    await compare('heartbeat');
+    await s.deps.sql`UPDATE task_runs SET status = 'failed', error = 'boom', completed_at = now() WHERE id = 'liverun00001'`;
+    await s.deps.sql`UPDATE projects SET version = version + 1 WHERE id = ${projectId}`;
+    await compare('run failed');
     // Base rewound (branches merged before are not any more), a deleted branch, packed refs, then a loose write again.
     git(repo, 'update-ref', 'refs/heads/main', base0);
     await compare('base rewound');
@@ -106,8 +123,16 @@ describe('incremental task list', () => {
     fullRefs.close();
     // The server read refs in full only where refs.ts requires it: the first read, the first task branch (no
     // refs/heads/takos folder to watch before), the rewound base, the deletion, the packing, and the first loose
-    // ref after it (packing removed the folder). The other seven ref changes were read incrementally; writes
-    // changed no ref.
-    expect(taskServices(s.deps).board.refs.stats).toEqual({ full: 6, incremental: 7 });
+    // ref after it (packing removed the folder), and after the task run (its executor forgets the repository's refs
+    // after writing a branch). The other seven ref changes were read incrementally; the other writes changed no ref.
+    // One moved tip ('tip moved') was answered from its new commit's parent, the old unmerged tip.
+    expect(taskServices(s.deps).board.refs.stats).toEqual({ full: 7, incremental: 7, fromParents: 1 });
+    // Statuses were derived in full for the 13 tasks created at the start, the subtask added and the dependency
+    // added (new rows or edges), and nowhere else: downstream of what changed for the title, the cancellation, the
+    // run's writes (as many as the polling saw, at least one) and the three run rows written by hand, and the ten
+    // ref changes that moved a task branch or the base; not at all where no task's facts changed (scratch ref, packing).
+    const board = taskServices(s.deps).board.stats;
+    expect(board.full).toBe(15);
+    expect(board.incremental).toBeGreaterThanOrEqual(12 + 1 + 3);
   });
 });

@@ -31,6 +31,11 @@ function check(prev: Derivation, next: Derivation, inp: DeriveInput): { kept: nu
       kept++;
     } else replaced++;
   }
+  // When rederive says which statuses it replaced, that is exactly the ones whose object differs from prev's.
+  if (next.changed !== undefined) {
+    const differ = [...next.statuses].filter(([id, s]) => prev.statuses.get(id) !== s).map(([id]) => id);
+    expect([...next.changed].sort()).toEqual(differ.sort());
+  }
   return { kept, replaced };
 }
 
@@ -303,5 +308,79 @@ describe('rederive, property test', () => {
     expect(kept).toBeGreaterThan(1_000);
     expect(replaced).toBeGreaterThan(1_000);
     expect(cyclic).toBeGreaterThan(10);
+  });
+});
+
+/**
+ * New task facts with a few tasks changed as writes change them (a title, a cancellation, a new latest run, a new
+ * fork point); the old list and its objects are left as they were.
+ */
+function changeFacts(rnd: ReturnType<typeof prng>, tasks: TaskFacts[], now: number): { tasks: TaskFacts[]; changed: Set<string>; relabelled: Set<string> } {
+  const out = tasks.slice();
+  const changed = new Set<string>();
+  const relabelled = new Set<string>();
+  const count = rnd.int(3);
+  for (let c = 0; c < count; c++) {
+    const k = rnd.int(out.length);
+    const t = { ...out[k]! };
+    changed.add(t.id);
+    switch (rnd.int(4)) {
+      case 0:
+        t.title = `${t.title}'`;
+        relabelled.add(t.id);
+        break;
+      case 1:
+        t.cancelledAt = t.cancelledAt ? null : new Date(now - 1_000);
+        break;
+      case 2:
+        t.latestRun = rnd.chance(0.2)
+          ? null
+          : { id: `r-${t.id}-${rnd.int(1000)}`, status: rnd.pick(RUNS), heartbeatAt: now - rnd.int(2 * RUN_STALE_MS), error: null, headSha: null, baseSha: 'base' };
+        break;
+      default:
+        t.forkSha = rnd.chance(0.3) ? null : rnd.pick(SHAS);
+    }
+    out[k] = t;
+  }
+  return { tasks: out, changed, relabelled };
+}
+
+describe('rederive after writes, property test', () => {
+  it('matches a full derivation when titles, cancellations, runs and fork points change with the refs', () => {
+    const rnd = prng(20_261_123);
+    let kept = 0;
+    let replaced = 0;
+    let fellBack = 0;
+    for (let c = 0; c < 400; c++) {
+      const { tasks: t0, refs: r0, ids } = randomProject(rnd, c % 10 === 9);
+      let inp = input(t0, r0);
+      const d0 = deriveStatuses(inp);
+      let prev = d0;
+      const all = new Set<string>();
+      const allRelabelled = new Set<string>();
+      const steps = 2 + rnd.int(5);
+      for (let s = 0; s < steps; s++) {
+        const now = Math.min(inp.now + rnd.int(3_000), prev.validUntil - 1);
+        const { refs: r, changed } = rnd.chance(0.5) ? changeRefs(rnd, inp.refs, ids) : { refs: inp.refs, changed: new Set<string>() };
+        const f = changeFacts(rnd, inp.tasks, now);
+        for (const id of f.changed) changed.add(id);
+        for (const id of changed) all.add(id);
+        for (const id of f.relabelled) allRelabelled.add(id);
+        inp = input(f.tasks, r, now);
+        const next = rederive(prev, inp, changed, f.relabelled);
+        if (next.changed === undefined) fellBack++;
+        const n = check(prev, next, inp);
+        kept += n.kept;
+        replaced += n.replaced;
+        prev = next;
+        // A new live run may end the derivation's validity sooner; past it, the caller derives in full.
+        if (!(inp.now < prev.validUntil)) break;
+      }
+      if (inp.now >= d0.state.now && inp.now < d0.validUntil) check(d0, rederive(d0, inp, all, allRelabelled), inp);
+    }
+    expect(kept).toBeGreaterThan(1_000);
+    expect(replaced).toBeGreaterThan(1_000);
+    // Most cases take the incremental path (cycles and unavailable repositories fall back).
+    expect(fellBack).toBeLessThan(200);
   });
 });

@@ -1,7 +1,10 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CommitGraphKeeper } from '../../runtime/tasks/commit-graph.ts';
+import { GitSpawner } from '../../runtime/tasks/git-spawner.ts';
 import { RefObserver } from '../../runtime/tasks/refs.ts';
 import { commitOn, git, makeRepo, mergeIntoMain } from './fixtures.ts';
 
@@ -54,15 +57,16 @@ describe('RefObserver', () => {
       return got;
     };
     await check();
-    expect(obs.stats).toEqual({ full: 1, incremental: 0 });
+    expect(obs.stats).toEqual({ full: 1, incremental: 0, fromParents: 0 });
 
     const a2 = commitOn(repo, 'takos/task-a', { 'a.txt': 'a2\n' });
     expect((await check()).tips.get('takos/task-a')).toBe(a2);
-    expect(obs.stats).toEqual({ full: 1, incremental: 1 });
+    // A commit on a branch not in main: its parent, the old tip, says it is not in main either; no git call.
+    expect(obs.stats).toEqual({ full: 1, incremental: 1, fromParents: 1 });
 
     mergeIntoMain(repo, 'takos/task-a');
     expect((await check()).merged.has('takos/task-a')).toBe(true);
-    expect(obs.stats).toEqual({ full: 1, incremental: 2 });
+    expect(obs.stats).toEqual({ full: 1, incremental: 2, fromParents: 1 });
 
     // A new branch at the base's tip is merged; one at an old commit of a branch is not.
     git(repo, 'branch', 'takos/task-c', 'main');
@@ -72,7 +76,8 @@ describe('RefObserver', () => {
     expect(both.merged.has('takos/task-d')).toBe(true);
     commitOn(repo, 'takos/task-d', { 'd.txt': 'd\n' });
     expect((await check()).merged.has('takos/task-d')).toBe(false);
-    expect(obs.stats).toEqual({ full: 1, incremental: 4 });
+    // Both asked git: a1, task-d's parent, is in main by then.
+    expect(obs.stats).toEqual({ full: 1, incremental: 4, fromParents: 1 });
 
     // A base branch moved back: branches merged before may not be any more, so everything is listed again.
     git(repo, 'reset', '-q', '--hard', 'main~1');
@@ -89,11 +94,96 @@ describe('RefObserver', () => {
     // on the new folder), the next incrementally.
     const a3 = commitOn(repo, 'takos/task-a', { 'a.txt': 'a3\n' });
     expect((await check()).tips.get('takos/task-a')).toBe(a3);
-    expect(obs.stats).toEqual({ full: 5, incremental: 4 });
+    expect(obs.stats).toEqual({ full: 5, incremental: 4, fromParents: 1 });
     const a4 = commitOn(repo, 'takos/task-a', { 'a.txt': 'a4\n' });
     expect((await check()).tips.get('takos/task-a')).toBe(a4);
-    expect(obs.stats).toEqual({ full: 5, incremental: 5 });
+    expect(obs.stats).toEqual({ full: 5, incremental: 5, fromParents: 2 });
     obs.close();
+  });
+
+  it('answers a branch that moved forward from its loose commit, and asks git where parents may mislead', async () => {
+    const repo = makeRepo(await mkdtemp(path.join(os.tmpdir(), 'takos-refs-parents-')));
+    commitOn(repo, 'takos/task-a', { 'a.txt': 'a\n' });
+    commitOn(repo, 'takos/task-b', { 'b.txt': 'b\n' });
+    const obs = new RefObserver();
+    const check = async () => {
+      const got = (await obs.observe(repo, 'main')).facts;
+      const full = (await new RefObserver().observe(repo, 'main')).facts;
+      expect(new Map(got.tips)).toEqual(full.tips);
+      expect(new Set(got.merged)).toEqual(full.merged);
+      return got;
+    };
+    await check();
+    // main merged into the branch: two parents, one of them the old, unmerged tip.
+    git(repo, 'checkout', '-q', 'takos/task-a');
+    commitOn(repo, 'main', { 'm.txt': 'm\n' });
+    git(repo, 'checkout', '-q', 'takos/task-a');
+    git(repo, 'merge', '-q', '--no-ff', '-m', 'main into a', 'main');
+    git(repo, 'checkout', '-q', 'main');
+    // The base moved too (the commit on main): its gained commits come from git, the branch's parents are not used.
+    expect((await check()).merged.has('takos/task-a')).toBe(false);
+    expect(obs.stats.fromParents).toBe(0);
+    commitOn(repo, 'takos/task-a', { 'a.txt': 'a2\n' });
+    expect((await check()).merged.has('takos/task-a')).toBe(false);
+    expect(obs.stats).toEqual({ full: 1, incremental: 2, fromParents: 1 });
+
+    // A packed commit is not read here: git answers.
+    const b2 = git(repo, 'commit-tree', '-p', 'takos/task-b', '-m', 'b2', 'takos/task-b^{tree}');
+    git(repo, 'update-ref', 'refs/keep/b2', b2);
+    git(repo, 'gc', '-q');
+    // gc packed the refs too: the first loose ref written after it is read in full (refs.ts), the next one not.
+    commitOn(repo, 'takos/task-a', { 'a.txt': 'a3\n' });
+    await check();
+    expect(obs.stats).toEqual({ full: 2, incremental: 2, fromParents: 1 });
+    git(repo, 'update-ref', 'refs/heads/takos/task-b', b2);
+    expect((await check()).merged.has('takos/task-b')).toBe(false);
+    expect(obs.stats).toEqual({ full: 2, incremental: 3, fromParents: 1 });
+
+    // A replace ref: git commands differ on whether they follow it (log does, merge-base 2.39 does not), so the
+    // shortcut stays out and git answers.
+    const b3 = git(repo, 'commit-tree', '-p', b2, '-m', 'b3', 'takos/task-b^{tree}');
+    git(repo, 'replace', b3, git(repo, 'rev-parse', 'main'));
+    git(repo, 'update-ref', 'refs/heads/takos/task-b', b3);
+    const seen = await check();
+    expect(seen.tips.get('takos/task-b')).toBe(b3);
+    expect(obs.stats).toEqual({ full: 2, incremental: 4, fromParents: 1 });
+    obs.close();
+  });
+
+  it('keeps git\'s commit-graph current after full reads, at most once per interval, and survives a failed write', async () => {
+    const repo = makeRepo(await mkdtemp(path.join(os.tmpdir(), 'takos-refs-graph-')));
+    commitOn(repo, 'takos/task-a', { 'a.txt': 'a\n' });
+    const spawner = new GitSpawner();
+    const keeper = new CommitGraphKeeper(spawner, 60_000);
+    const obs = new RefObserver(256, spawner, keeper);
+    const chain = path.join(repo, '.git', 'objects', 'info', 'commit-graphs', 'commit-graph-chain');
+    expect(existsSync(chain)).toBe(false);
+    const first = await obs.observe(repo, 'main');
+    await keeper.settled();
+    expect(keeper.stats).toEqual({ started: 1, failed: 0 });
+    expect(existsSync(chain)).toBe(true);
+    // git reads it back: every commit of the repository is in it, and it verifies.
+    git(repo, 'commit-graph', 'verify');
+    expect(git(repo, 'rev-list', '--count', '--all')).toBe('2');
+    // A second full read within the interval does not write again; the answer is the same as without a graph.
+    obs.invalidate(repo);
+    const second = await obs.observe(repo, 'main');
+    await keeper.settled();
+    expect(keeper.stats.started).toBe(1);
+    expect(new Map(second.facts.tips)).toEqual(first.facts.tips);
+    expect(new Set(second.facts.merged)).toEqual(first.facts.merged);
+
+    // A repository git cannot write into: the refresh fails quietly and reads still answer.
+    const locked = makeRepo(await mkdtemp(path.join(os.tmpdir(), 'takos-refs-graph-ro-')));
+    const lock = path.join(locked, '.git', 'objects', 'info', 'commit-graphs', 'commit-graph-chain.lock');
+    mkdirSync(path.dirname(lock), { recursive: true });
+    writeFileSync(lock, '');
+    const ro = await obs.observe(locked, 'main');
+    await keeper.settled();
+    expect(ro.facts.available).toBe(true);
+    expect(keeper.stats).toEqual({ started: 2, failed: 1 });
+    obs.close();
+    spawner.close();
   });
 
   it('reports a repository that cannot be read instead of throwing', async () => {

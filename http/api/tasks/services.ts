@@ -1,5 +1,7 @@
 import { Gauge } from '../../../runtime/metrics.ts';
 import { Board } from '../../../runtime/tasks/board.ts';
+import { CommitGraphKeeper } from '../../../runtime/tasks/commit-graph.ts';
+import { GitSpawner } from '../../../runtime/tasks/git-spawner.ts';
 import { RefObserver } from '../../../runtime/tasks/refs.ts';
 import { ManualAgent } from '../../../workers/tasks/agents/manual.ts';
 import { ModelAgent } from '../../../workers/tasks/agents/model.ts';
@@ -22,7 +24,8 @@ const registry = new WeakMap<AppDeps, TaskServices>();
 export function taskServices(deps: AppDeps): TaskServices {
   let s = registry.get(deps);
   if (!s) {
-    const refs = new RefObserver();
+    const spawner = new GitSpawner();
+    const refs = new RefObserver(256, spawner, deps.config.TAKOS_COMMIT_GRAPH ? new CommitGraphKeeper(spawner) : null);
     const chooseModel = modelChooser(deps.sql);
     s = {
       board: new Board(deps.sql, refs),
