@@ -8,6 +8,7 @@
  *              but no status changes;
  *   - write:   a task's title is changed through the API (PATCH, not timed) before each request: the project's
  *              version moves, so the rows are read from the database again and every status derived again.
+ *   - none:    nothing changes (the warm path, one request at a time).
  * Sequential requests, so each one is measured alone; 10 more first, as warm-up.
  *
  * Env: BENCH_URL (project list URL), BENCH_TOKEN, BENCH_REPO, BENCH_N, BENCH_MODE, BENCH_CLIENT (curl, the default, or
@@ -60,6 +61,9 @@ if (mode === 'commit') {
     });
     if (r.status !== 200) throw new Error(`PATCH answered ${r.status}: ${await r.text()}`);
   };
+} else if (mode === 'none') {
+  // Nothing changes: one request at a time from the cache, the warm path without wrk's queueing.
+  change = () => undefined;
 } else {
   throw new Error(`unknown BENCH_MODE ${mode}`);
 }

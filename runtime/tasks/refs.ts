@@ -155,10 +155,12 @@ export class RefObserver {
 
     const changed = new Set(moved);
     let baseSha = prev.facts.baseSha!;
+    let gainedCount = 0;
     if (key[2] !== prev.key[2]) {
       const now = await readLooseRef(path.join(commonDir, 'refs', 'heads', ...baseBranch.split('/')));
       if (now !== baseSha) {
         const gained = await this.commitsGained(repoPath, baseSha, now);
+        gainedCount = gained.size;
         for (const [ref, tip] of tips) {
           if (gained.has(tip) && !merged.has(ref)) {
             merged.add(ref);
@@ -187,6 +189,7 @@ export class RefObserver {
     );
     moved.forEach((ref, i) => (inBase[i] ? merged.add(ref) : merged.delete(ref)));
     this.stats.incremental++;
+    if (gainedCount + moved.length > 0) void this.graphs?.noteCommits(commonDir, repoPath, gainedCount + moved.length);
     // Nothing moved (an event for a ref rewritten with the same sha, a base moved to where it was): the same facts,
     // which readers recognise by identity.
     const facts: RefFacts =

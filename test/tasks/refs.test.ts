@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +7,22 @@ import { CommitGraphKeeper } from '../../runtime/tasks/commit-graph.ts';
 import { GitSpawner } from '../../runtime/tasks/git-spawner.ts';
 import { RefObserver } from '../../runtime/tasks/refs.ts';
 import { commitOn, git, makeRepo, mergeIntoMain } from './fixtures.ts';
+
+/** Commits in a repository's split commit-graph: per layer, the last entry of its OID fanout chunk (format: git's gitformat-commit-graph). */
+function graphCommits(repo: string): number {
+  const dir = path.join(repo, '.git', 'objects', 'info', 'commit-graphs');
+  let n = 0;
+  for (const layer of readFileSync(path.join(dir, 'commit-graph-chain'), 'utf8').trim().split('\n')) {
+    const g = readFileSync(path.join(dir, `graph-${layer}.graph`));
+    expect(g.toString('latin1', 0, 4)).toBe('CGPH');
+    // Header: signature, version, hash version, chunk count, base graph count; then 12-byte chunk table entries.
+    for (let c = 0; c < g[6]!; c++) {
+      const at = 8 + c * 12;
+      if (g.toString('latin1', at, at + 4) === 'OIDF') n += g.readUInt32BE(Number(g.readBigUInt64BE(at + 4)) + 255 * 4);
+    }
+  }
+  return n;
+}
 
 describe('RefObserver', () => {
   it('reads tips and merged task branches, and sees every kind of ref change through its cache', async () => {
@@ -150,11 +166,11 @@ describe('RefObserver', () => {
     obs.close();
   });
 
-  it('keeps git\'s commit-graph current after full reads, at most once per interval, and survives a failed write', async () => {
+  it('keeps git\'s commit-graph current after full reads and after new commits, and survives a failed write', async () => {
     const repo = makeRepo(await mkdtemp(path.join(os.tmpdir(), 'takos-refs-graph-')));
     commitOn(repo, 'takos/task-a', { 'a.txt': 'a\n' });
     const spawner = new GitSpawner();
-    const keeper = new CommitGraphKeeper(spawner, 60_000);
+    const keeper = new CommitGraphKeeper(spawner, 60_000, 2);
     const obs = new RefObserver(256, spawner, keeper);
     const chain = path.join(repo, '.git', 'objects', 'info', 'commit-graphs', 'commit-graph-chain');
     expect(existsSync(chain)).toBe(false);
@@ -164,7 +180,7 @@ describe('RefObserver', () => {
     expect(existsSync(chain)).toBe(true);
     // git reads it back: every commit of the repository is in it, and it verifies.
     git(repo, 'commit-graph', 'verify');
-    expect(git(repo, 'rev-list', '--count', '--all')).toBe('2');
+    expect(graphCommits(repo)).toBe(2);
     // A second full read within the interval does not write again; the answer is the same as without a graph.
     obs.invalidate(repo);
     const second = await obs.observe(repo, 'main');
@@ -172,6 +188,19 @@ describe('RefObserver', () => {
     expect(keeper.stats.started).toBe(1);
     expect(new Map(second.facts.tips)).toEqual(first.facts.tips);
     expect(new Set(second.facts.merged)).toEqual(first.facts.merged);
+    // New commits read incrementally: the second one reaches commitsPerRefresh (2), and the graph takes them in.
+    const b1 = commitOn(repo, 'takos/task-a', { 'a.txt': 'b1\n' });
+    await obs.observe(repo, 'main');
+    await keeper.settled();
+    expect(keeper.stats.started).toBe(1);
+    const b2 = commitOn(repo, 'takos/task-a', { 'a.txt': 'b2\n' });
+    expect((await obs.observe(repo, 'main')).facts.tips.get('takos/task-a')).toBe(b2);
+    await keeper.settled();
+    expect(keeper.stats).toEqual({ started: 2, failed: 0 });
+    git(repo, 'commit-graph', 'verify');
+    // Both are in the graph now: all four commits of the repository.
+    expect(graphCommits(repo)).toBe(4);
+    expect(git(repo, 'rev-list', '--count', `${b1}..${b2}`)).toBe('1');
 
     // A repository git cannot write into: the refresh fails quietly and reads still answer.
     const locked = makeRepo(await mkdtemp(path.join(os.tmpdir(), 'takos-refs-graph-ro-')));
@@ -181,7 +210,7 @@ describe('RefObserver', () => {
     const ro = await obs.observe(locked, 'main');
     await keeper.settled();
     expect(ro.facts.available).toBe(true);
-    expect(keeper.stats).toEqual({ started: 2, failed: 1 });
+    expect(keeper.stats).toEqual({ started: 3, failed: 1 });
     obs.close();
     spawner.close();
   });
