@@ -90,8 +90,12 @@ async function viaFetch(): Promise<number> {
 const times: number[] = [];
 const started = performance.now();
 const slowest: Array<{ i: number; at: number; ms: number }> = [];
+// The change's own duration, for the one mode whose change is a request to the server (write: the PATCH).
+const changeTimes: number[] = [];
 for (let i = 0; i < n + 10; i++) {
+  const c0 = performance.now();
   await change(i);
+  if (i >= 10) changeTimes.push(performance.now() - c0);
   const t0 = performance.now();
   const ms = client === 'curl' ? viaCurl() : await viaFetch();
   if (i >= 10) {
@@ -100,7 +104,9 @@ for (let i = 0; i < n + 10; i++) {
   }
 }
 times.sort((a, b) => a - b);
+changeTimes.sort((a, b) => a - b);
 slowest.sort((a, b) => b.ms - a.ms);
-const pct = (p: number) => times[Math.min(times.length - 1, Math.ceil((p / 100) * times.length) - 1)]!;
+const pctOf = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
+const pct = (p: number) => pctOf(times, p);
 // The slowest requests, with when they started (ms into the run): a tail of one kind lines up with its cause.
-process.stdout.write(`${JSON.stringify({ mode, client, n: times.length, p50: pct(50), p99: pct(99), max: times[times.length - 1], slowest: slowest.slice(0, 5) })}\n`);
+process.stdout.write(`${JSON.stringify({ mode, client, n: times.length, p50: pct(50), p99: pct(99), max: times[times.length - 1], slowest: slowest.slice(0, 5), ...(mode === 'write' ? { patchP50: pctOf(changeTimes, 50), patchP99: pctOf(changeTimes, 99) } : {}) })}\n`);

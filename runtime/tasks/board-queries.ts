@@ -33,29 +33,75 @@ export interface BoardRows {
  * keyed by row object (list-render.ts). A task written between the two reads comes back with its newer JSON and
  * the older hash, so the next reload fetches it again.
  */
-export async function loadBoardRows(sql: Sql, projectId: string, known?: ReadonlyMap<string, BoardTaskRow>): Promise<BoardRows> {
+/** A task row's stored fields as one JSON text (see BoardTaskRow.json), rendered by Postgres. */
+function taskJson(sql: Sql) {
   const ISO = (col: string) => sql.unsafe(`to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
-  const json = () => sql`
+  return sql`
     '{"id":' || to_json(id) || ',"project_id":' || to_json(project_id) || ',"parent_id":' || COALESCE(to_json(parent_id)::text, 'null')
     || ',"title":' || to_json(title) || ',"description":' || to_json(description) || ',"write_scope":' || to_json(write_scope)
     || ',"cancelled_at":' || COALESCE(to_json(${ISO('cancelled_at')})::text, 'null') || ',"created_at":' || to_json(${ISO('created_at')})
     || ',"updated_at":' || to_json(${ISO('updated_at')}) || '}'`;
+}
+
+/** The latest run per task of `taskIds` (all of the project's when null), with the task branch's fork point. */
+function latestRuns(sql: Sql, projectId: string, taskIds: string[] | null) {
+  // The fork point: base_sha of the latest run that created the branch.
+  return sql<Array<TaskRunRow & { fork_sha: string | null }>>`
+    SELECT DISTINCT ON (r.task_id) ${sql.unsafe(RUN_COLS)},
+           (SELECT f.base_sha FROM task_runs f WHERE f.task_id = r.task_id AND f.branch_created
+            ORDER BY f.created_at DESC, f.id DESC LIMIT 1) AS fork_sha
+    FROM task_runs r JOIN tasks t ON t.id = r.task_id
+    WHERE t.project_id = ${projectId} ${taskIds === null ? sql`` : sql`AND r.task_id = ANY(${taskIds}::text[])`}
+    ORDER BY r.task_id, r.created_at DESC, r.id DESC`;
+}
+
+/** Dependencies of `taskIds` (all of the project's when null), in the order every read lists them. */
+function dependencies(sql: Sql, projectId: string, taskIds: string[] | null) {
+  return sql<Array<{ task_id: string; depends_on_task_id: string }>>`
+    SELECT d.task_id, d.depends_on_task_id
+    FROM task_dependencies d JOIN tasks t ON t.id = d.task_id
+    WHERE t.project_id = ${projectId} ${taskIds === null ? sql`` : sql`AND d.task_id = ANY(${taskIds}::text[])`}
+    ORDER BY d.created_at, d.depends_on_task_id`;
+}
+
+/**
+ * The rows of `last` with those of `changed` tasks read again (the project change log named them: changes.ts): after
+ * a write to a few existing tasks, three small reads instead of every row. Null when that cannot give what a full
+ * read would (a changed task not among `last`'s, or gone), and the caller reads everything.
+ */
+export async function loadChangedRows(sql: Sql, projectId: string, last: BoardRows, changed: Set<string>): Promise<BoardRows | null> {
+  const ids = [...changed];
+  const byId = new Map(last.tasks.map((t) => [t.id, t]));
+  if (ids.some((id) => !byId.has(id))) return null;
+  const json = taskJson(sql);
+  const [rows, deps, latest] = await Promise.all([
+    sql<Array<BoardTaskRow>>`
+      SELECT id, parent_id, title, cancelled_at, ${json} AS json, md5(${json}) AS hash
+      FROM tasks WHERE project_id = ${projectId} AND id = ANY(${ids}::text[])`,
+    dependencies(sql, projectId, ids),
+    latestRuns(sql, projectId, ids),
+  ]);
+  if (rows.length !== ids.length) return null;
+  const fresh = new Map(rows.map((r) => [r.id, r]));
+  // An unchanged row keeps its object (renderers cache per row object), as in loadBoardRows.
+  const tasks = last.tasks.map((t) => {
+    const f = fresh.get(t.id);
+    return f === undefined || f.hash === t.hash ? t : f;
+  });
+  return {
+    tasks,
+    deps: [...last.deps.filter((d) => !changed.has(d.task_id)), ...deps],
+    latest: [...last.latest.filter((r) => !changed.has(r.task_id)), ...latest],
+  };
+}
+
+export async function loadBoardRows(sql: Sql, projectId: string, known?: ReadonlyMap<string, BoardTaskRow>): Promise<BoardRows> {
+  const json = () => taskJson(sql);
   const [heads, deps, latest] = await Promise.all([
     sql<Array<{ id: string; hash: string }>>`
       SELECT id, md5(${json()}) AS hash FROM tasks WHERE project_id = ${projectId} ORDER BY created_at, id`,
-    sql<Array<{ task_id: string; depends_on_task_id: string }>>`
-      SELECT d.task_id, d.depends_on_task_id
-      FROM task_dependencies d JOIN tasks t ON t.id = d.task_id
-      WHERE t.project_id = ${projectId} ORDER BY d.created_at, d.depends_on_task_id`,
-    // The latest run per task, and where the task branch forked from base_branch (base_sha of the latest run that
-    // created the branch).
-    sql<Array<TaskRunRow & { fork_sha: string | null }>>`
-      SELECT DISTINCT ON (r.task_id) ${sql.unsafe(RUN_COLS)},
-             (SELECT f.base_sha FROM task_runs f WHERE f.task_id = r.task_id AND f.branch_created
-              ORDER BY f.created_at DESC, f.id DESC LIMIT 1) AS fork_sha
-      FROM task_runs r JOIN tasks t ON t.id = r.task_id
-      WHERE t.project_id = ${projectId}
-      ORDER BY r.task_id, r.created_at DESC, r.id DESC`,
+    dependencies(sql, projectId, null),
+    latestRuns(sql, projectId, null),
   ]);
   const wanted = heads.filter((h) => known?.get(h.id)?.hash !== h.hash).map((h) => h.id);
   const fetched = new Map<string, Omit<BoardTaskRow, 'hash'>>();

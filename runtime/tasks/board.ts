@@ -1,5 +1,6 @@
 import type { Sql } from '../db.ts';
-import { loadBoardRows, type BoardTaskRow } from './board-queries.ts';
+import { loadBoardRows, loadChangedRows, type BoardRows, type BoardTaskRow } from './board-queries.ts';
+import { changedSince } from './changes.ts';
 import { deriveKeepingObjects, deriveStatuses, rederive, type Derivation } from './derive.ts';
 import { taskBranch, taskIdOfBranch } from './git.ts';
 import type { RefObserver } from './refs.ts';
@@ -53,6 +54,8 @@ export interface BoardProject {
 
 interface Rows {
   version: string;
+  /** What the database answered, for the next load to patch (loadChangedRows). */
+  raw: BoardRows;
   /** What derivation reads of each task, built once per version (derive.ts takes the same array back in rederive). */
   facts: TaskFacts[];
   /** taskBranch(id) per task, in `tasks` order. */
@@ -75,8 +78,11 @@ export class Board {
   /** The last derivation per project, with what it was derived from: where rederive starts. */
   private readonly derived = new Map<string, { rows: Rows; refs: RefFacts; baseBranch: string; derivation: Derivation; snapshot: BoardSnapshot }>();
 
-  /** Derivations by kind: in full, or downstream of what changed (tests check which path a change took). */
-  readonly stats = { full: 0, incremental: 0 };
+  /**
+   * Derivations by kind (in full, or downstream of what changed) and row loads by kind (every row, or the tasks the
+   * change log named): tests check which path a change took.
+   */
+  readonly stats = { full: 0, incremental: 0, rowsFull: 0, rowsChanged: 0 };
 
   constructor(
     private readonly sql: Sql,
@@ -110,7 +116,15 @@ export class Board {
     // A task whose stored fields did not change keeps its row object (board-queries.ts): renderers cache a task's
     // JSON per row object (list-render.ts), so after a write only the tasks it touched (and whose status moved) are
     // rendered again.
-    const raw = await loadBoardRows(this.sql, project.id, cached?.byId);
+    // After writes that recorded which existing tasks they changed (changes.ts), only those are read again.
+    let raw: BoardRows | null = null;
+    if (cached && Date.now() < cached.validUntil) {
+      const changed = await changedSince(this.sql, project.id, cached.version, project.version);
+      if (changed !== null) raw = await loadChangedRows(this.sql, project.id, cached.raw, changed);
+    }
+    if (raw === null) this.stats.rowsFull++;
+    else this.stats.rowsChanged++;
+    raw ??= await loadBoardRows(this.sql, project.id, cached?.byId);
     const byId = new Map<string, BoardTaskRow>();
     const children = new Map<string, string[]>();
     const deps = new Map<string, string[]>();
@@ -148,7 +162,7 @@ export class Board {
       };
     });
     const branches = raw.tasks.map((t) => taskBranch(t.id));
-    const rows: Rows = { version: project.version, facts, branches, tasks: raw.tasks, byId, children, deps, latest, forks, validUntil: Infinity };
+    const rows: Rows = { version: project.version, raw, facts, branches, tasks: raw.tasks, byId, children, deps, latest, forks, validUntil: Infinity };
     lruSet(this.rows, project.id, rows, this.maxProjects);
     return rows;
   }

@@ -90,6 +90,10 @@ describe('incremental task list', () => {
     await compare('subtask added');
     expect((await s.request('POST', `/api/tasks/${subs[2]![0]!}/dependencies`, { token: alice.token, body: { depends_on_task_id: subs[1]![2]! } })).status).toBe(201);
     await compare('dependency added');
+    expect((await s.request('DELETE', `/api/tasks/${subs[2]![0]!}/dependencies/${subs[1]![2]!}`, { token: alice.token })).status).toBe(204);
+    await compare('dependency removed');
+    expect((await s.request('POST', `/api/tasks/${subs[2]![0]!}/dependencies`, { token: alice.token, body: { depends_on_task_id: subs[1]![2]! } })).status).toBe(201);
+    await compare('dependency added again');
     expect((await s.request('POST', `/api/tasks/${subs[1]![2]!}/cancel`, { token: alice.token, body: {} })).status).toBe(200);
     await compare('cancelled');
     // A task run (the manual agent): a new latest run, task branch and fork point, written by the executor in the
@@ -128,11 +132,16 @@ describe('incremental task list', () => {
     // One moved tip ('tip moved') was answered from its new commit's parent, the old unmerged tip.
     expect(taskServices(s.deps).board.refs.stats).toEqual({ full: 7, incremental: 7, fromParents: 1 });
     // Statuses were derived in full for the 13 tasks created at the start, the subtask added and the dependency
-    // added (new rows or edges), and nowhere else: downstream of what changed for the title, the cancellation, the
+    // added, removed and added again (new rows or edges), and nowhere else: downstream of what changed for the title, the cancellation, the
     // run's writes (as many as the polling saw, at least one) and the three run rows written by hand, and the ten
     // ref changes that moved a task branch or the base; not at all where no task's facts changed (scratch ref, packing).
     const board = taskServices(s.deps).board.stats;
-    expect(board.full).toBe(15);
+    expect(board.full).toBe(17);
     expect(board.incremental).toBeGreaterThanOrEqual(12 + 1 + 3);
+    // Rows were read in full after the writes that record no change (creating a task: 13 + 1) and after the three
+    // run rows written by hand without one; every other write (title, dependency, cancellation, the run's own
+    // writes) named its tasks in the change log, and only those were read again.
+    expect(board.rowsFull).toBe(17);
+    expect(board.rowsChanged).toBeGreaterThanOrEqual(6);
   });
 });

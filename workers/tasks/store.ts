@@ -1,4 +1,5 @@
 import type { Sql } from '../../runtime/db.ts';
+import { recordTaskChange } from '../../runtime/tasks/changes.ts';
 import { RUN_COLS, type TaskRunRow } from '../../runtime/tasks/run-row.ts';
 import type { RejectedFile } from './types.ts';
 
@@ -33,8 +34,14 @@ export async function loadRunContext(sql: Sql, runId: string): Promise<RunContex
   };
 }
 
-const bump = (sql: Sql, runId: string) =>
-  sql`UPDATE projects SET version = version + 1 WHERE id = (SELECT t.project_id FROM task_runs r JOIN tasks t ON t.id = r.task_id WHERE r.id = ${runId})`;
+/** Bumps the run's project version, recording the run's task as the one it changed (runtime/tasks/changes.ts). */
+async function bump(sql: Sql, runId: string): Promise<void> {
+  const [p] = await sql<Array<{ id: string; version: string; task_id: string }>>`
+    UPDATE projects p SET version = p.version + 1 FROM task_runs r JOIN tasks t ON t.id = r.task_id
+    WHERE r.id = ${runId} AND p.id = t.project_id
+    RETURNING p.id, p.version::text AS version, r.task_id`;
+  if (p) await recordTaskChange(sql, p.id, p.version, [p.task_id]);
+}
 
 export async function markRunning(sql: Sql, runId: string): Promise<boolean> {
   return sql.begin(async (tx) => {

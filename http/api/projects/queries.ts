@@ -1,5 +1,6 @@
 import type { Sql, TxSql } from '../../../runtime/db.ts';
 import { newId } from '../../../runtime/ids.ts';
+import { recordTaskChange } from '../../../runtime/tasks/changes.ts';
 import type { Role } from '../spaces/access.ts';
 
 export interface ProjectRow {
@@ -65,9 +66,13 @@ export async function softDeleteProject(sql: Sql, id: string): Promise<boolean> 
 /**
  * Locks the project row for the rest of the transaction and bumps its version: every change to a project's tasks,
  * dependencies or runs goes through here first, which both serialises cycle checks and invalidates derived-status
- * caches. Returns the new version, or null when the project is gone.
+ * caches. `changedTasks`: when the change touches only these existing tasks (their rows, dependencies or runs), it is
+ * recorded with the version (runtime/tasks/changes.ts) so the board re-reads only them; leave it out otherwise.
+ * Returns the new version, or null when the project is gone.
  */
-export async function lockProject(tx: TxSql, id: string): Promise<string | null> {
+export async function lockProject(tx: TxSql, id: string, changedTasks?: readonly string[]): Promise<string | null> {
   const rows = await tx<{ version: string }[]>`UPDATE projects SET version = version + 1 WHERE id = ${id} AND deleted_at IS NULL RETURNING version::text AS version`;
-  return rows[0]?.version ?? null;
+  const version = rows[0]?.version ?? null;
+  if (version !== null && changedTasks !== undefined) await recordTaskChange(tx, id, version, changedTasks);
+  return version;
 }

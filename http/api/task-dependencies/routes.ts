@@ -33,7 +33,7 @@ export const taskDependencyRoutes = () => [
       const dep = c.body.depends_on_task_id;
       const invalid = (message: string) => validationError([{ in: 'body', path: 'depends_on_task_id', message }], message);
       const version = await c.deps.sql.begin(async (tx) => {
-        const version = await lockProject(tx, project.id);
+        const version = await lockProject(tx, project.id, [task.id]);
         if (version === null) throw notFound('Task');
         const [other] = await tx<{ project_id: string }[]>`SELECT project_id FROM tasks WHERE id = ${dep}`;
         if (!other || other.project_id !== project.id) throw invalid('depends_on_task_id must be a task of the same project');
@@ -57,7 +57,7 @@ export const taskDependencyRoutes = () => [
     async handler(c) {
       const { project, task } = await requireTask(c.deps.sql, c.auth.userId, c.params.id!, PROJECT_WRITE);
       await c.deps.sql.begin(async (tx) => {
-        if ((await lockProject(tx, project.id)) === null) throw notFound('Task');
+        if ((await lockProject(tx, project.id, [task.id])) === null) throw notFound('Task');
         const rows = await tx`DELETE FROM task_dependencies WHERE task_id = ${task.id} AND depends_on_task_id = ${c.params.dependsOnId!} RETURNING task_id`;
         if (rows.length === 0) throw notFound('Dependency');
       });

@@ -96,7 +96,7 @@ export const taskRoutes = () => [
     async handler(c) {
       const { project, task } = await requireTask(c.deps.sql, c.auth.userId, c.params.id!, PROJECT_WRITE);
       const version = await c.deps.sql.begin(async (tx) => {
-        const version = await lockProject(tx, project.id);
+        const version = await lockProject(tx, project.id, [task.id]);
         if (version === null) throw notFound('Task');
         // A running run keeps the write_scope it started with (task_runs.write_scope).
         const row = await updateTask(tx, task.id, {
@@ -134,7 +134,7 @@ export const taskRoutes = () => [
         stack.push(...(before.children.get(id) ?? []));
       }
       const { version, runIds } = await c.deps.sql.begin(async (tx) => {
-        const version = await lockProject(tx, project.id);
+        const version = await lockProject(tx, project.id, [task.id, ...subtree]);
         if (version === null) throw notFound('Task');
         const mine = await tx`UPDATE tasks SET cancelled_at = now(), updated_at = now() WHERE id = ${task.id} AND cancelled_at IS NULL RETURNING id`;
         if (mine.length === 0) throw new AppError('CONFLICT', 'Task is already cancelled', { details: { status: 'cancelled' } });

@@ -45,7 +45,7 @@ export const taskRunRoutes = () => [
         ...(c.body.model ? { model: c.body.model } : {}),
       };
       const run = await c.deps.sql.begin(async (tx) => {
-        if ((await lockProject(tx, project.id)) === null) throw notFound('Task');
+        if ((await lockProject(tx, project.id, [task.id])) === null) throw notFound('Task');
         await failLostRuns(tx, task.id);
         const live = await tx`SELECT id FROM task_runs WHERE task_id = ${task.id} AND status IN ('queued', 'running')`;
         if (live.length) throw new AppError('CONFLICT', 'A run of this task is already queued or running', { details: { run_id: live[0]!.id } });
