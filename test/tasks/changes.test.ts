@@ -40,9 +40,11 @@ describe('project change log', () => {
     const projectId = await createProject(s, alice, makeRepo(projectsRoot(s), 'changes-prune'), { name: 'prune' });
     const a = await createTask(s, alice, projectId, { title: 'a' });
     for (let i = 0; i < KEPT_VERSIONS + 70; i++) await s.deps.sql.begin((tx) => lockProject(tx, projectId, [a]));
-    const [{ v }] = await s.deps.sql<Array<{ v: string }>>`SELECT version::text AS v FROM projects WHERE id = ${projectId}`;
-    const [{ n, oldest }] = await s.deps.sql<Array<{ n: number; oldest: string }>>`
+    const [p] = await s.deps.sql<Array<{ v: string }>>`SELECT version::text AS v FROM projects WHERE id = ${projectId}`;
+    const [kept] = await s.deps.sql<Array<{ n: number; oldest: string }>>`
       SELECT count(*)::int AS n, min(version)::text AS oldest FROM project_changes WHERE project_id = ${projectId}`;
+    const { v } = p!;
+    const { n, oldest } = kept!;
     // Pruned every 64 versions: between KEPT_VERSIONS and KEPT_VERSIONS + 64 records remain, the newest ones.
     expect(n).toBeGreaterThanOrEqual(KEPT_VERSIONS);
     expect(n).toBeLessThan(KEPT_VERSIONS + 64);
