@@ -29,6 +29,8 @@ export interface Kernel {
   authCache: AuthCache;
   /** Drops cached credentials on every process (locally at once). */
   invalidateAuth(inv: Invalidation): Promise<void>;
+  /** Resolves once every auth invalidation published before the call has reached this process (auth/cache.ts). */
+  authBarrier(): Promise<void>;
   sessions: SessionStore;
   serviceTokens: ServiceTokens;
   patToucher: PatToucher;
@@ -73,6 +75,7 @@ export async function createKernel(config: Config, opts: { log?: Logger; databas
     metrics,
     authCache,
     invalidateAuth: (inv) => bus.publish(inv),
+    authBarrier: () => bus.barrier(),
     sessions: new SessionStore(redis.cmd, keys),
     serviceTokens: new ServiceTokens(secret),
     patToucher,

@@ -10,6 +10,8 @@ import type { PatToucher } from './touch.ts';
 export interface AuthDeps {
   sql: Sql;
   authCache: AuthCache;
+  /** Waits until invalidations published before now have been applied here (auth/cache.ts); absent: no wait. */
+  authBarrier?: () => Promise<void>;
   sessions: SessionStore;
   serviceTokens: ServiceTokens;
   patToucher: PatToucher;
@@ -52,7 +54,7 @@ async function resolvePat(deps: AuthDeps, token: string): Promise<Principal | nu
   const hash = hashToken(token);
   const key = `pat:${hash}`;
   const now = Date.now();
-  const hit = deps.authCache.get(key, now);
+  const hit = await cachedCredential(deps, key, now);
   if (hit === 'miss') return null;
   if (hit) {
     if (hit.expiresAt !== null && hit.expiresAt <= now) return null;
@@ -85,7 +87,7 @@ async function resolvePat(deps: AuthDeps, token: string): Promise<Principal | nu
 async function resolveServiceToken(deps: AuthDeps, token: string): Promise<AuthResult> {
   const key = `svc:${token}`;
   const now = Date.now();
-  const hit = deps.authCache.get(key, now);
+  const hit = await cachedCredential(deps, key, now);
   const invalid = (message: string): AuthResult => ({ kind: 'invalid', error: invalidToken(message) });
   if (hit === 'miss') return invalid('Invalid or expired service token');
   if (hit) return hit.expiresAt !== null && hit.expiresAt <= now ? invalid('Invalid or expired service token') : { kind: 'ok', principal: hit.principal };
@@ -112,7 +114,7 @@ async function resolveServiceToken(deps: AuthDeps, token: string): Promise<AuthR
 async function resolveSession(deps: AuthDeps, id: string): Promise<Principal | null> {
   const key = `sess:${id}`;
   const now = Date.now();
-  const hit = deps.authCache.get(key, now);
+  const hit = await cachedCredential(deps, key, now);
   if (hit === 'miss') return null;
   if (hit) return hit.expiresAt !== null && hit.expiresAt <= now ? null : hit.principal;
   const epoch = deps.authCache.epoch;
@@ -123,6 +125,18 @@ async function resolveSession(deps: AuthDeps, id: string): Promise<Principal | n
   const principal: Principal = { userId: s.user_id, via: 'session', scopes: '*', isServerAdmin: user.is_server_admin, sessionId: id };
   deps.authCache.set(key, { principal, expiresAt: s.expires_at }, epoch);
   return principal;
+}
+
+/**
+ * The cached answer for `key`; a credential found there is used only after the barrier, so a token deleted, a session
+ * ended or a user suspended through another process before this request is not accepted from a stale entry.
+ * A cached "no" needs no barrier: an invalidation only ever takes credentials away.
+ */
+async function cachedCredential(deps: AuthDeps, key: string, now: number): Promise<ReturnType<AuthCache['get']>> {
+  const hit = deps.authCache.get(key, now);
+  if (hit === undefined || hit === 'miss' || !deps.authBarrier) return hit;
+  await deps.authBarrier();
+  return deps.authCache.get(key, now);
 }
 
 async function loadAccount(deps: AuthDeps, userId: string): Promise<{ is_server_admin: boolean } | null> {

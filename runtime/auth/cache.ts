@@ -81,7 +81,21 @@ export class AuthCache {
   }
 }
 
-/** Wires a cache to the Redis invalidation channel. `publish` applies locally first, then tells every other process. */
+/** Longest a request waits for the barrier before it trusts the cache as it is (Redis slow or going away). */
+const BARRIER_TIMEOUT_MS = 100;
+
+/**
+ * Wires a cache to the Redis invalidation channel. `publish` applies locally first, then tells every other process.
+ *
+ * `barrier` makes "the next request" exact: a request about to use a cached credential first waits for a PING sent on
+ * the subscriber connection after it arrived. Redis answers a connection's commands in order and had queued the
+ * invalidation message on that connection when the PUBLISH that sent it completed, so any invalidation published
+ * before the request was made (the DELETE answered, then the client asked another process) is applied before the
+ * PONG comes back. Without it the message could still sit unread next to the request in the same poll of the event
+ * loop. Requests of one event-loop turn share one PING (sent on the next turn, so after all of them arrived); the
+ * cost is one round trip to Redis per request's latency, and ~one PING per turn for Redis. When the subscriber is
+ * not connected there is nothing to wait for: messages sent meanwhile are lost and its reconnection empties the cache.
+ */
 export function connectAuthCache(cache: AuthCache, sub: Redis, pub: Redis, channel: string) {
   sub.on('message', (ch: string, msg: string) => {
     if (ch !== channel) return;
@@ -94,8 +108,24 @@ export function connectAuthCache(cache: AuthCache, sub: Redis, pub: Redis, chann
   // Anything published while the subscriber was disconnected is lost; start from an empty cache instead.
   sub.on('ready', () => cache.apply({ t: 'all' }));
   const subscribed = sub.subscribe(channel);
+  let next: Promise<void> | null = null;
   return {
     subscribed,
+    barrier(): Promise<void> {
+      if (sub.status !== 'ready') return Promise.resolve();
+      next ??= new Promise<void>((resolve) => {
+        setImmediate(() => {
+          next = null;
+          const timer = setTimeout(resolve, BARRIER_TIMEOUT_MS);
+          const done = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          sub.ping().then(done, done);
+        });
+      });
+      return next;
+    },
     async publish(inv: Invalidation): Promise<void> {
       cache.apply(inv);
       await pub.publish(channel, JSON.stringify(inv));
