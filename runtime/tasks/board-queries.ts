@@ -65,14 +65,14 @@ function dependencies(sql: Sql, projectId: string, taskIds: string[] | null) {
 }
 
 /**
- * The rows of `last` with those of `changed` tasks read again (the project change log named them: changes.ts): after
- * a write to a few existing tasks, three small reads instead of every row. Null when that cannot give what a full
- * read would (a changed task not among `last`'s, or gone), and the caller reads everything.
+ * The rows of the `changed` tasks only, read again (the project change log named them: changes.ts): after a write to
+ * a few existing tasks, three small reads instead of every row; the board patches them into what it has. Null when
+ * that cannot give what a full read would (a changed task unknown to the caller, or gone), and the caller reads
+ * everything.
  */
-export async function loadChangedRows(sql: Sql, projectId: string, last: BoardRows, changed: Set<string>): Promise<BoardRows | null> {
+export async function loadChangedRows(sql: Sql, projectId: string, known: ReadonlyMap<string, BoardTaskRow>, changed: ReadonlySet<string>): Promise<BoardRows | null> {
   const ids = [...changed];
-  const byId = new Map(last.tasks.map((t) => [t.id, t]));
-  if (ids.some((id) => !byId.has(id))) return null;
+  if (ids.some((id) => !known.has(id))) return null;
   const json = taskJson(sql);
   const [rows, deps, latest] = await Promise.all([
     sql<Array<BoardTaskRow>>`
@@ -82,17 +82,7 @@ export async function loadChangedRows(sql: Sql, projectId: string, last: BoardRo
     latestRuns(sql, projectId, ids),
   ]);
   if (rows.length !== ids.length) return null;
-  const fresh = new Map(rows.map((r) => [r.id, r]));
-  // An unchanged row keeps its object (renderers cache per row object), as in loadBoardRows.
-  const tasks = last.tasks.map((t) => {
-    const f = fresh.get(t.id);
-    return f === undefined || f.hash === t.hash ? t : f;
-  });
-  return {
-    tasks,
-    deps: [...last.deps.filter((d) => !changed.has(d.task_id)), ...deps],
-    latest: [...last.latest.filter((r) => !changed.has(r.task_id)), ...latest],
-  };
+  return { tasks: [...rows], deps: [...deps], latest: [...latest] };
 }
 
 export async function loadBoardRows(sql: Sql, projectId: string, known?: ReadonlyMap<string, BoardTaskRow>): Promise<BoardRows> {

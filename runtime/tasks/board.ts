@@ -54,18 +54,20 @@ export interface BoardProject {
 
 interface Rows {
   version: string;
-  /** What the database answered, for the next load to patch (loadChangedRows). */
-  raw: BoardRows;
   /** What derivation reads of each task, built once per version (derive.ts takes the same array back in rederive). */
   facts: TaskFacts[];
   /** taskBranch(id) per task, in `tasks` order. */
   branches: string[];
   tasks: BoardTaskRow[];
   byId: Map<string, BoardTaskRow>;
+  /** Position of each task in `tasks` (and `facts`, `branches`); shared by rows patched from these. */
+  index: Map<string, number>;
   children: Map<string, string[]>;
   deps: Map<string, string[]>;
   latest: Map<string, TaskRunRow>;
   forks: Map<string, string | null>;
+  /** Set on rows patched from `from` (patchRows): the tasks whose facts may differ from its; diffs need look no further. */
+  patch?: { from: Rows; changed: ReadonlySet<string> } | undefined;
   /** Live runs' heartbeats are read with the rows; past this time they must be read again (see Derivation). */
   validUntil: number;
 }
@@ -113,24 +115,33 @@ export class Board {
   private async loadRows(project: BoardProject): Promise<Rows> {
     const cached = this.rows.get(project.id);
     if (cached && cached.version === project.version && Date.now() < cached.validUntil) return cached;
+    // After writes that recorded which existing tasks they changed (changes.ts), only those are read again and
+    // patched into the last rows.
+    if (cached && Date.now() < cached.validUntil) {
+      const changed = await changedSince(this.sql, project.id, cached.version, project.version);
+      const fresh = changed === null ? null : await loadChangedRows(this.sql, project.id, cached.byId, changed);
+      if (changed !== null && fresh !== null) {
+        this.stats.rowsChanged++;
+        const rows = patchRows(cached, project.version, changed, fresh);
+        lruSet(this.rows, project.id, rows, this.maxProjects);
+        return rows;
+      }
+    }
+    this.stats.rowsFull++;
     // A task whose stored fields did not change keeps its row object (board-queries.ts): renderers cache a task's
     // JSON per row object (list-render.ts), so after a write only the tasks it touched (and whose status moved) are
     // rendered again.
-    // After writes that recorded which existing tasks they changed (changes.ts), only those are read again.
-    let raw: BoardRows | null = null;
-    if (cached && Date.now() < cached.validUntil) {
-      const changed = await changedSince(this.sql, project.id, cached.version, project.version);
-      if (changed !== null) raw = await loadChangedRows(this.sql, project.id, cached.raw, changed);
-    }
-    if (raw === null) this.stats.rowsFull++;
-    else this.stats.rowsChanged++;
-    raw ??= await loadBoardRows(this.sql, project.id, cached?.byId);
+    const raw = await loadBoardRows(this.sql, project.id, cached?.byId);
     const byId = new Map<string, BoardTaskRow>();
+    const index = new Map<string, number>();
     const children = new Map<string, string[]>();
     const deps = new Map<string, string[]>();
     const latest = new Map<string, TaskRunRow>();
     const forks = new Map<string, string | null>();
-    for (const t of raw.tasks) byId.set(t.id, t);
+    raw.tasks.forEach((t, i) => {
+      byId.set(t.id, t);
+      index.set(t.id, i);
+    });
     for (const t of raw.tasks) {
       if (t.parent_id === null) continue;
       const list = children.get(t.parent_id);
@@ -147,22 +158,9 @@ export class Board {
       latest.set(r.task_id, run);
       forks.set(r.task_id, fork_sha);
     }
-    const facts: TaskFacts[] = raw.tasks.map((t) => {
-      const run = latest.get(t.id);
-      return {
-        id: t.id,
-        parentId: t.parent_id,
-        title: t.title,
-        cancelledAt: t.cancelled_at,
-        dependsOn: deps.get(t.id) ?? [],
-        latestRun: run
-          ? { id: run.id, status: run.status, heartbeatAt: run.heartbeat_at.getTime(), error: run.error, headSha: run.head_sha, baseSha: run.base_sha }
-          : null,
-        forkSha: forks.get(t.id) ?? null,
-      };
-    });
+    const facts = raw.tasks.map((t) => taskFacts(t, deps, latest, forks));
     const branches = raw.tasks.map((t) => taskBranch(t.id));
-    const rows: Rows = { version: project.version, raw, facts, branches, tasks: raw.tasks, byId, children, deps, latest, forks, validUntil: Infinity };
+    const rows: Rows = { version: project.version, facts, branches, tasks: raw.tasks, byId, index, children, deps, latest, forks, validUntil: Infinity };
     lruSet(this.rows, project.id, rows, this.maxProjects);
     return rows;
   }
@@ -222,6 +220,64 @@ export class Board {
   }
 }
 
+function taskFacts(t: BoardTaskRow, deps: Map<string, string[]>, latest: Map<string, TaskRunRow>, forks: Map<string, string | null>): TaskFacts {
+  const run = latest.get(t.id);
+  return {
+    id: t.id,
+    parentId: t.parent_id,
+    title: t.title,
+    cancelledAt: t.cancelled_at,
+    dependsOn: deps.get(t.id) ?? [],
+    latestRun: run
+      ? { id: run.id, status: run.status, heartbeatAt: run.heartbeat_at.getTime(), error: run.error, headSha: run.head_sha, baseSha: run.base_sha }
+      : null,
+    forkSha: forks.get(t.id) ?? null,
+  };
+}
+
+/**
+ * `cached` with the rows of the `changed` tasks replaced by `fresh` (all of them existing tasks: no task is added,
+ * and none moves in the tree, since no API re-parents one). The maps are copied, not changed: snapshots built on
+ * `cached` keep reading them. A row whose stored fields are the same keeps its object, as in loadBoardRows.
+ */
+function patchRows(cached: Rows, version: string, changed: ReadonlySet<string>, fresh: BoardRows): Rows {
+  const tasks = cached.tasks.slice();
+  const byId = new Map(cached.byId);
+  const deps = new Map(cached.deps);
+  const latest = new Map(cached.latest);
+  const forks = new Map(cached.forks);
+  const facts = cached.facts.slice();
+  for (const id of changed) {
+    deps.delete(id);
+    latest.delete(id);
+    forks.delete(id);
+  }
+  for (const d of fresh.deps) {
+    const list = deps.get(d.task_id);
+    if (list) list.push(d.depends_on_task_id);
+    else deps.set(d.task_id, [d.depends_on_task_id]);
+  }
+  for (const r of fresh.latest) {
+    const { fork_sha, ...run } = r;
+    latest.set(r.task_id, run);
+    forks.set(r.task_id, fork_sha);
+  }
+  for (const row of fresh.tasks) {
+    const i = cached.index.get(row.id)!;
+    const old = tasks[i]!;
+    const t = old.hash === row.hash ? old : row;
+    tasks[i] = t;
+    byId.set(t.id, t);
+    facts[i] = taskFacts(t, deps, latest, forks);
+  }
+  // Only the newest link is needed (build diffs the rows it derives from against the last ones): rows never chain.
+  cached.patch = undefined;
+  return {
+    version, facts, branches: cached.branches, tasks, byId, index: cached.index, children: cached.children, deps, latest, forks,
+    patch: { from: cached, changed }, validUntil: Infinity,
+  };
+}
+
 /** Sets `key` as the most recent entry of `map` (Map order doubles as LRU order), evicting the oldest past `max`. */
 function lruSet<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
   map.delete(key);
@@ -249,7 +305,11 @@ function factsDiff(before: Rows, after: Rows): { changed: Set<string>; relabelle
   const changed = new Set<string>();
   const relabelled = new Set<string>();
   const rowChanged: string[] = [];
-  for (let i = 0; i < a.length; i++) {
+  // Rows patched straight from `before` differ from it only at the tasks the patch names.
+  const only = after.patch?.from === before ? [...after.patch.changed].map((id) => after.index.get(id)!) : null;
+  const count = only ? only.length : a.length;
+  for (let k = 0; k < count; k++) {
+    const i = only ? only[k]! : k;
     const x = a[i]!;
     const y = b[i]!;
     if (x.id !== y.id || x.parentId !== y.parentId || !sameList(x.dependsOn, y.dependsOn)) return null;

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderTaskList, type ListFilter } from '../../http/api/tasks/list-render.ts';
 import { taskServices } from '../../http/api/tasks/services.ts';
+import { taskDetailView } from '../../http/api/tasks/views.ts';
 import { Board } from '../../runtime/tasks/board.ts';
 import { RefObserver } from '../../runtime/tasks/refs.ts';
 import { startTestServer, type TestServer, type TestUser } from '../harness.ts';
@@ -62,6 +63,11 @@ describe('incremental task list', () => {
       fullRefs.invalidate(repo);
       const snap = await new Board(s.deps.sql, fullRefs).snapshot(project!);
       FILTERS.forEach(([query, filter], i) => expect(answers[i], `${step} ${query}`).toBe(renderTaskList(snap, filter).toString()));
+      // Each task's detail too: its dependencies and latest run come from the maps a write patches (board.ts).
+      for (const t of snap.tasks) {
+        const r = await s.request('GET', `/api/tasks/${t.id}`, { token: alice.token });
+        expect(r.body, `${step} detail of ${t.id}`).toEqual(JSON.parse(JSON.stringify(taskDetailView(snap, t.id))));
+      }
     };
     await compare('start');
     // Work on a first subtask's branch (forked from main), then more work: tip moves, status needs_review.
