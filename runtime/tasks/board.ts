@@ -148,16 +148,7 @@ export class Board {
       if (list) list.push(t.id);
       else children.set(t.parent_id, [t.id]);
     }
-    for (const d of raw.deps) {
-      const list = deps.get(d.task_id);
-      if (list) list.push(d.depends_on_task_id);
-      else deps.set(d.task_id, [d.depends_on_task_id]);
-    }
-    for (const r of raw.latest) {
-      const { fork_sha, ...run } = r;
-      latest.set(r.task_id, run);
-      forks.set(r.task_id, fork_sha);
-    }
+    addRows(raw, deps, latest, forks);
     const facts = raw.tasks.map((t) => taskFacts(t, deps, latest, forks));
     const branches = raw.tasks.map((t) => taskBranch(t.id));
     const rows: Rows = { version: project.version, facts, branches, tasks: raw.tasks, byId, index, children, deps, latest, forks, validUntil: Infinity };
@@ -220,6 +211,20 @@ export class Board {
   }
 }
 
+/** Adds `raw`'s dependencies (in their order, per task) and latest runs with their fork points to the maps. */
+function addRows(raw: BoardRows, deps: Map<string, string[]>, latest: Map<string, TaskRunRow>, forks: Map<string, string | null>): void {
+  for (const d of raw.deps) {
+    const list = deps.get(d.task_id);
+    if (list) list.push(d.depends_on_task_id);
+    else deps.set(d.task_id, [d.depends_on_task_id]);
+  }
+  for (const r of raw.latest) {
+    const { fork_sha, ...run } = r;
+    latest.set(r.task_id, run);
+    forks.set(r.task_id, fork_sha);
+  }
+}
+
 function taskFacts(t: BoardTaskRow, deps: Map<string, string[]>, latest: Map<string, TaskRunRow>, forks: Map<string, string | null>): TaskFacts {
   const run = latest.get(t.id);
   return {
@@ -252,16 +257,7 @@ function patchRows(cached: Rows, version: string, changed: ReadonlySet<string>, 
     latest.delete(id);
     forks.delete(id);
   }
-  for (const d of fresh.deps) {
-    const list = deps.get(d.task_id);
-    if (list) list.push(d.depends_on_task_id);
-    else deps.set(d.task_id, [d.depends_on_task_id]);
-  }
-  for (const r of fresh.latest) {
-    const { fork_sha, ...run } = r;
-    latest.set(r.task_id, run);
-    forks.set(r.task_id, fork_sha);
-  }
+  addRows(fresh, deps, latest, forks);
   for (const row of fresh.tasks) {
     const i = cached.index.get(row.id)!;
     const old = tasks[i]!;

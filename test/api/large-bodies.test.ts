@@ -1,8 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer, type TestUser } from '../harness.ts';
-import { createProject, createTask, makeRepo, projectsRoot } from '../tasks/fixtures.ts';
+import type { TestServer, TestUser } from '../harness.ts';
+import { createProject, createTask, makeRepo, projectsRoot, startProjectServer } from '../tasks/fixtures.ts';
 
 // Bodies above 64 KiB leave the server as the socket takes them (http/server.ts, endInPieces): a reader that is slow
 // and one that goes away halfway must each get what end() would have given. (Pipelined requests are not served by
@@ -14,9 +13,7 @@ let expected: Buffer;
 const TASKS = 30;
 
 beforeAll(async () => {
-  s = await startTestServer();
-  alice = await s.user('alice');
-  mkdirSync(projectsRoot(s), { recursive: true });
+  ({ s, alice } = await startProjectServer());
   const projectId = await createProject(s, alice, makeRepo(projectsRoot(s), 'large'), { name: 'large' });
   for (let i = 0; i < TASKS; i++) await createTask(s, alice, projectId, { title: `t${i}`, description: `${i}:`.padEnd(40_000, 'é') });
   path = `/api/projects/${projectId}/tasks?include_children=false`;

@@ -1,12 +1,11 @@
-import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderTaskList, type ListFilter } from '../../http/api/tasks/list-render.ts';
 import { taskServices } from '../../http/api/tasks/services.ts';
 import { taskDetailView } from '../../http/api/tasks/views.ts';
 import { Board } from '../../runtime/tasks/board.ts';
 import { RefObserver } from '../../runtime/tasks/refs.ts';
-import { startTestServer, type TestServer, type TestUser } from '../harness.ts';
-import { createProject, createTask, git, makeRepo, projectsRoot, waitForRun } from '../tasks/fixtures.ts';
+import type { TestServer, TestUser } from '../harness.ts';
+import { createProject, createTask, git, makeRepo, projectsRoot, startProjectServer, waitForRun } from '../tasks/fixtures.ts';
 
 // The list is derived and rendered incrementally after a change (a ref read from the changed refs alone, statuses
 // re-derived downstream of the changed tasks, JSON re-rendered only where a status or row changed). After every kind
@@ -15,9 +14,7 @@ import { createProject, createTask, git, makeRepo, projectsRoot, waitForRun } fr
 let s: TestServer;
 let alice: TestUser;
 beforeAll(async () => {
-  s = await startTestServer();
-  alice = await s.user('alice');
-  mkdirSync(projectsRoot(s), { recursive: true });
+  ({ s, alice } = await startProjectServer());
 });
 afterAll(() => s.close());
 

@@ -1,16 +1,13 @@
-import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockProject } from '../../http/api/projects/queries.ts';
 import { changedSince, KEPT_VERSIONS } from '../../runtime/tasks/changes.ts';
-import { startTestServer, type TestServer, type TestUser } from '../harness.ts';
-import { createProject, createTask, makeRepo, projectsRoot } from './fixtures.ts';
+import type { TestServer, TestUser } from '../harness.ts';
+import { createProject, createTask, makeRepo, projectsRoot, startProjectServer } from './fixtures.ts';
 
 let s: TestServer;
 let alice: TestUser;
 beforeAll(async () => {
-  s = await startTestServer();
-  alice = await s.user('alice');
-  mkdirSync(projectsRoot(s), { recursive: true });
+  ({ s, alice } = await startProjectServer());
 });
 afterAll(() => s.close());
 

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
-import type { TestServer, TestUser } from '../harness.ts';
+import { startTestServer, type TestServer, type TestUser } from '../harness.ts';
 
 /** Real git repositories for the tasks tests, made with the git CLI. */
 export function git(cwd: string, ...args: string[]): string {
@@ -48,6 +48,13 @@ export function mergeIntoMain(repo: string, branch: string): void {
 }
 
 export const projectsRoot = (s: TestServer) => path.join(s.config.dataDir, 'projects');
+
+/** A test server with its default project root made, and one user: the start of most project and task tests. */
+export async function startProjectServer(opts: Parameters<typeof startTestServer>[0] = {}): Promise<{ s: TestServer; alice: TestUser }> {
+  const s = await startTestServer(opts);
+  mkdirSync(projectsRoot(s), { recursive: true });
+  return { s, alice: await s.user('alice') };
+}
 
 export async function createProject(s: TestServer, user: TestUser, repo: string, body: Record<string, unknown> = {}): Promise<string> {
   const r = await s.request('POST', '/api/projects', { token: user.token, body: { name: 'demo', repo_path: repo, base_branch: 'main', ...body } });
