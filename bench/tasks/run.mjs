@@ -30,21 +30,15 @@ function serverCpuS(pid) {
     return 0;
   }
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  let children = [];
-  try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-  } catch {
-    /* no children file: no children counted */
-  }
-  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS + children.reduce((n, c) => n + serverCpuS(Number(c)), 0);
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS + helperCpuS(pid);
 }
-/** The part of serverCpuS spent outside the web process itself: its git helper and the git processes it ran. */
+/** The part of serverCpuS spent outside the process itself: its live children (the git helper) and what they ran. */
 function helperCpuS(pid) {
   let children = [];
   try {
     children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
   } catch {
-    /* none */
+    /* no children file: no children counted */
   }
   return children.reduce((n, c) => n + serverCpuS(Number(c)), 0);
 }

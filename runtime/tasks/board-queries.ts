@@ -73,37 +73,34 @@ function dependencies(sql: Sql, projectId: string, taskIds: string[] | null) {
 export async function loadChangedRows(sql: Sql, projectId: string, known: ReadonlyMap<string, BoardTaskRow>, changed: ReadonlySet<string>): Promise<BoardRows | null> {
   const ids = [...changed];
   if (ids.some((id) => !known.has(id))) return null;
+  const [tasks, deps, latest] = await Promise.all([taskRows(sql, projectId, ids), dependencies(sql, projectId, ids), latestRuns(sql, projectId, ids)]);
+  if (tasks.length !== ids.length) return null;
+  return { tasks, deps, latest };
+}
+
+/** The rows of the tasks `ids` of the project, with their JSON and its hash. */
+function taskRows(sql: Sql, projectId: string, ids: string[]) {
   const json = taskJson(sql);
-  const [rows, deps, latest] = await Promise.all([
-    sql<Array<BoardTaskRow>>`
-      SELECT id, parent_id, title, cancelled_at, ${json} AS json, md5(${json}) AS hash
-      FROM tasks WHERE project_id = ${projectId} AND id = ANY(${ids}::text[])`,
-    dependencies(sql, projectId, ids),
-    latestRuns(sql, projectId, ids),
-  ]);
-  if (rows.length !== ids.length) return null;
-  return { tasks: [...rows], deps: [...deps], latest: [...latest] };
+  return sql<BoardTaskRow[]>`
+    SELECT id, parent_id, title, cancelled_at, ${json} AS json, md5(${json}) AS hash
+    FROM tasks WHERE project_id = ${projectId} AND id = ANY(${ids}::text[])`;
 }
 
 export async function loadBoardRows(sql: Sql, projectId: string, known?: ReadonlyMap<string, BoardTaskRow>): Promise<BoardRows> {
-  const json = () => taskJson(sql);
   const [heads, deps, latest] = await Promise.all([
     sql<Array<{ id: string; hash: string }>>`
-      SELECT id, md5(${json()}) AS hash FROM tasks WHERE project_id = ${projectId} ORDER BY created_at, id`,
+      SELECT id, md5(${taskJson(sql)}) AS hash FROM tasks WHERE project_id = ${projectId} ORDER BY created_at, id`,
     dependencies(sql, projectId, null),
     latestRuns(sql, projectId, null),
   ]);
   const wanted = heads.filter((h) => known?.get(h.id)?.hash !== h.hash).map((h) => h.id);
-  const fetched = new Map<string, Omit<BoardTaskRow, 'hash'>>();
-  if (wanted.length > 0) {
-    const rows = await sql<Array<Omit<BoardTaskRow, 'hash'>>>`
-      SELECT id, parent_id, title, cancelled_at, ${json()} AS json FROM tasks WHERE id = ANY(${wanted}::text[])`;
-    for (const r of rows) fetched.set(r.id, r);
-  }
+  const fetched = new Map<string, BoardTaskRow>();
+  if (wanted.length > 0) for (const r of await taskRows(sql, projectId, wanted)) fetched.set(r.id, r);
   const tasks: BoardTaskRow[] = [];
   for (const h of heads) {
     const f = fetched.get(h.id);
     if (f) {
+      // The hash of the first read: a task written between the two reads is fetched again by the next reload.
       tasks.push({ ...f, hash: h.hash });
     } else {
       const k = known?.get(h.id);

@@ -164,35 +164,29 @@ export class Board {
     const last = this.derived.get(project.id);
     let derivation: Derivation;
     let previous: BoardSnapshot['previous'];
-    if (last && last.rows === rows && last.baseBranch === project.base_branch && now < last.derivation.validUntil) {
+    // The same tasks, parents and dependencies as the last derivation (the same rows, or a write that changed a title,
+    // a cancellation, a run): re-derive downstream of what changed. Otherwise derive in full, keeping the objects of
+    // unchanged statuses for the renderers when there is a last derivation to keep them from.
+    const diff = last && last.baseBranch === project.base_branch ? (last.rows === rows ? NO_DIFF : factsDiff(last.rows, rows)) : null;
+    if (last && diff) {
       const changed = changedTasks(rows, last.refs, refs);
-      if (changed.size === 0 && last.refs.available === refs.available && last.refs.error === refs.error) {
+      if (last.rows === rows && changed.size === 0 && now < last.derivation.validUntil && last.refs.available === refs.available && last.refs.error === refs.error) {
         // Nothing this project shows has changed: the same statuses, and the lists already rendered from them.
         const snap: BoardSnapshot = { ...last.snapshot, key, previous: undefined };
         this.remember(project.id, { ...last, refs, snapshot: snap });
         return snap;
       }
+      for (const id of diff.changed) changed.add(id);
       // rederive checks the rest of its contract (availability, time) itself and derives in full when it fails.
-      derivation = rederive(last.derivation, input, changed);
-      previous = { snapshot: last.snapshot, changed: derivation.changed ?? changedStatuses(rows, last.derivation.statuses, derivation.statuses) };
+      derivation = rederive(last.derivation, input, changed, diff.relabelled);
+      // Renderers redo the tasks whose status or row changed, on top of the last snapshot's pieces.
+      const redo = new Set(derivation.changed ?? changedStatuses(rows, last.derivation.statuses, derivation.statuses));
+      for (const id of diff.rowChanged) redo.add(id);
+      previous = { snapshot: last.snapshot, changed: [...redo] };
       // The last snapshot's own link is not needed any more; dropping it keeps at most two snapshots alive.
       last.snapshot.previous = undefined;
     } else if (last && last.baseBranch === project.base_branch) {
-      // New rows (a write). The same tasks, parents and dependencies (a title, a cancellation, a run): re-derive
-      // downstream of the tasks whose facts changed. Otherwise derive in full, keeping the objects of unchanged
-      // statuses for the renderers.
-      const diff = factsDiff(last.rows, rows);
-      if (diff) {
-        for (const id of changedTasks(rows, last.refs, refs)) diff.changed.add(id);
-        derivation = rederive(last.derivation, input, diff.changed, diff.relabelled);
-        // Renderers redo the tasks whose status or row changed, on top of the last snapshot's pieces.
-        const changed = new Set(derivation.changed ?? changedStatuses(rows, last.derivation.statuses, derivation.statuses));
-        for (const id of diff.rowChanged) changed.add(id);
-        previous = { snapshot: last.snapshot, changed: [...changed] };
-        last.snapshot.previous = undefined;
-      } else {
-        derivation = deriveKeepingObjects(last.derivation, input);
-      }
+      derivation = deriveKeepingObjects(last.derivation, input);
     } else {
       derivation = deriveStatuses(input);
     }
@@ -294,7 +288,7 @@ function changedStatuses(rows: Rows, before: Map<string, DerivedStatus>, after: 
  * latest run, fork point), those among them with a new title, and every task whose row object is new (any stored
  * field, description included: the renderers' cache is per row object).
  */
-function factsDiff(before: Rows, after: Rows): { changed: Set<string>; relabelled: Set<string>; rowChanged: string[] } | null {
+function factsDiff(before: Rows, after: Rows): FactsDiff | null {
   const a = before.facts;
   const b = after.facts;
   if (a.length !== b.length) return null;
@@ -310,9 +304,10 @@ function factsDiff(before: Rows, after: Rows): { changed: Set<string>; relabelle
     const y = b[i]!;
     if (x.id !== y.id || x.parentId !== y.parentId || !sameList(x.dependsOn, y.dependsOn)) return null;
     if (before.tasks[i] !== after.tasks[i]) rowChanged.push(y.id);
-    if (x.title !== y.title) relabelled.add(y.id);
+    const retitled = x.title !== y.title;
+    if (retitled) relabelled.add(y.id);
     if (
-      x.title !== y.title ||
+      retitled ||
       x.cancelledAt?.getTime() !== y.cancelledAt?.getTime() ||
       x.forkSha !== y.forkSha ||
       !sameRun(x.latestRun, y.latestRun)
@@ -322,6 +317,10 @@ function factsDiff(before: Rows, after: Rows): { changed: Set<string>; relabelle
   }
   return { changed, relabelled, rowChanged };
 }
+
+type FactsDiff = { changed: ReadonlySet<string>; relabelled: ReadonlySet<string>; rowChanged: readonly string[] };
+/** The diff of rows with themselves. */
+const NO_DIFF: FactsDiff = { changed: new Set(), relabelled: new Set(), rowChanged: [] };
 
 const sameList = (x: string[], y: string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
 

@@ -85,3 +85,5 @@ export const taskIdOfBranch = (branch: string) => (branch.startsWith('takos/task
 export const TASK_BRANCH_PREFIX = 'refs/heads/takos/';
 /** Every task branch and nothing else under the prefix (for-each-ref's `*` does not cross a `/`). */
 export const TASK_BRANCH_GLOB = `${TASK_BRANCH_PREFIX}task-*`;
+/** A full object name: SHA-1 (40 hex digits) or SHA-256 (64). */
+export const OBJECT_NAME = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;

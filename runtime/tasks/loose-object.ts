@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
+import { OBJECT_NAME } from './git.ts';
 
-const SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 /** A commit's header is small; a loose object bigger than this is not worth inflating here. */
 const MAX_LOOSE_BYTES = 64 * 1024;
 
@@ -16,7 +16,7 @@ const MAX_LOOSE_BYTES = 64 * 1024;
  * process and a history walk: 8-12 ms on a repository whose base branch holds a 1,000-parent merge.
  */
 export async function looseCommitParents(objectsDir: string, sha: string): Promise<string[] | null> {
-  if (!SHA.test(sha)) return null;
+  if (!OBJECT_NAME.test(sha)) return null;
   let raw: Buffer;
   try {
     raw = await readFile(path.join(objectsDir, sha.slice(0, 2), sha.slice(2)));
@@ -39,7 +39,7 @@ export async function looseCommitParents(objectsDir: string, sha: string): Promi
   const parents: string[] = [];
   for (let i = 1; i < header.length && header[i]!.startsWith('parent '); i++) {
     const p = header[i]!.slice('parent '.length);
-    if (!SHA.test(p)) return null;
+    if (!OBJECT_NAME.test(p)) return null;
     parents.push(p);
   }
   return parents;

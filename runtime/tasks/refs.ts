@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { CommitGraphKeeper } from './commit-graph.ts';
-import { git, GitError, TASK_BRANCH_GLOB } from './git.ts';
+import { git, GitError, OBJECT_NAME, TASK_BRANCH_GLOB } from './git.ts';
 import { GitSpawner } from './git-spawner.ts';
 import { looseCommitParents } from './loose-object.ts';
 import { RefWatch } from './ref-watch.ts';
@@ -19,9 +19,9 @@ import type { RefFacts } from './types.ts';
  * So after a first full read, a change is read incrementally when that is safe: a RefWatch (ref-watch.ts) names the
  * loose refs under refs/heads/takos that changed, and only those files are read; a moved tip is checked with one
  * `merge-base --is-ancestor`, unless its commit is a loose object whose parent is a tip known not to be in the base
- * (loose-object.ts: a run's new commit costs one file read and one inflate instead), and a base branch that moved forward adds to `merged` the tips among the commits it
- * gained (`rev-list --left-right old...new`: reachable(new) = reachable(old) + those commits when old is an
- * ancestor of new). Anything else falls back to a full read: packed-refs or reftable changed (pack-refs, deletions,
+ * (loose-object.ts: a run's new commit costs one file read and one inflate instead), and a base branch that moved
+ * forward adds to `merged` the tips among the commits it gained (`rev-list --left-right old...new`: reachable(new) =
+ * reachable(old) + those commits when old is an ancestor of new). Anything else falls back to a full read: packed-refs or reftable changed (pack-refs, deletions,
  * other tools), a ref deleted or symbolic, the base rewritten, many refs at once, a dead watch, or a cached read
  * older than MAX_AGE_MS.
  *
@@ -36,7 +36,6 @@ const MAX_AGE_MS = 60_000;
 const MAX_INCREMENTAL_REFS = 32;
 /** Past this many commits gained by the base branch, a full `--merged` listing is cheaper to parse. */
 const MAX_BASE_DELTA_LINES = 20_000;
-const SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 
 interface Entry {
   key: string[];
@@ -280,7 +279,7 @@ async function readLooseRef(file: string): Promise<string> {
     throw new NeedFullRead();
   }
   const sha = text.trim();
-  if (!SHA.test(sha)) throw new NeedFullRead();
+  if (!OBJECT_NAME.test(sha)) throw new NeedFullRead();
   return sha;
 }
 
