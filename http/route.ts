@@ -37,15 +37,13 @@ export type AuthedCtx<B = unknown, Q = unknown> = Ctx<B, Q> & { auth: Principal 
 
 export type AuthMode = 'required' | 'optional' | 'none';
 
-export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType | undefined, A extends AuthMode> {
+/** What every endpoint declares besides its schemas, auth mode and handler. */
+interface RouteOptions {
   method: Method;
   path: string;
   summary: string;
   /** Tag for the OpenAPI document, normally the route family. */
   family: string;
-  auth?: A;
-  body?: B;
-  query?: Q;
   /** Response body schema, for the OpenAPI document. */
   response?: z.ZodType;
   /** Success status, for the OpenAPI document. */
@@ -61,6 +59,12 @@ export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType 
    * them with 403, so a token handed to a runtime cannot be used to act as its user elsewhere.
    */
   sessionTokens?: boolean;
+}
+
+export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType | undefined, A extends AuthMode> extends RouteOptions {
+  auth?: A;
+  body?: B;
+  query?: Q;
   handler: (
     c: A extends 'required' ? AuthedCtx<Infer<B>, Infer<Q>> : Ctx<Infer<B>, Infer<Q>>,
   ) => Promise<Reply | RawResponder | object | null> | Reply | RawResponder | object | null;
@@ -68,20 +72,10 @@ export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType 
 
 type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
 
-export interface AnyRoute {
-  method: Method;
-  path: string;
-  summary: string;
-  family: string;
+export interface AnyRoute extends RouteOptions {
   auth: AuthMode;
   body?: z.ZodType;
   query?: z.ZodType;
-  response?: z.ZodType;
-  status?: number;
-  bodyLimit?: number;
-  rawBody?: boolean;
-  longLived?: boolean;
-  sessionTokens?: boolean;
   handler: (c: Ctx<unknown, unknown>) => Promise<unknown> | unknown;
 }
 

@@ -3,9 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { loadConfig, type Config } from '../runtime/config.ts';
+import type { Config } from '../runtime/config.ts';
 import { createDb } from '../runtime/db.ts';
 import { cloneTemplateDb } from './support/template-db.ts';
+import { testConfig } from './support/test-config.ts';
 import { createKernel, type Kernel } from '../runtime/kernel.ts';
 import { createLogger } from '../runtime/log.ts';
 import { buildApp } from '../http/app.ts';
@@ -88,17 +89,8 @@ export async function startTestServer(opts: StartOpts = {}): Promise<TestServer>
   const adminSql = createDb({ url: process.env.DATABASE_URL!, max: 1 });
   if (!attached) await cloneTemplateDb(adminSql, dbName, template);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'takos-test-'));
-  const config = loadConfig({
-    ...process.env,
-    ENVIRONMENT: 'test',
-    PORT: '0',
-    TAKOS_DATA_DIR: dataDir,
-    REDIS_PREFIX: `${dbName}:`,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    SERVICE_TOKEN_SECRET: attached ? attached.config.SERVICE_TOKEN_SECRET! : randomBytes(32).toString('hex'),
-    PG_POOL_MAX: '10',
-    ...overrides,
-  });
+  const config = testConfig(dbName, dataDir, { ...(attached ? { SERVICE_TOKEN_SECRET: attached.config.SERVICE_TOKEN_SECRET! } : {}), ...overrides });
+
   const kernel = await createKernel(config, { log: createLogger(config.LOG_LEVEL), database: dbName });
   const app = await composeApp(kernel, { hosting: true, ...(opts.actors ? { actors: opts.actors } : {}) });
   const { server } = buildApp(app.deps);

@@ -14,31 +14,11 @@ import type { InboxEvent, NotificationRow } from './state.ts';
 export const INBOX_STREAM = 'inbox';
 export const NOTIFICATION_EVENT = 'notification.new';
 
-export interface NotificationView {
-  id: string;
-  user_id: string;
-  space_id: string | null;
-  type: string;
-  title: string;
-  body: string | null;
-  data: Record<string, unknown>;
-  stream_id: number | null;
-  read_at: string | null;
-  created_at: string;
-}
+/** A notification as the API shows it: `NotificationRow` with a plain string type. */
+export type NotificationView = Omit<NotificationRow, 'type'> & { type: string };
 
-export interface NotificationDbRow {
-  id: string;
-  user_id: string;
-  space_id: string | null;
-  type: string;
-  title: string;
-  body: string | null;
-  data: Record<string, unknown>;
-  stream_id: number | null;
-  read_at: Date | null;
-  created_at: Date;
-}
+/** The same as read from the notifications table, where timestamps arrive as dates. */
+export type NotificationDbRow = Omit<NotificationView, 'read_at' | 'created_at'> & { read_at: Date | null; created_at: Date };
 
 export const notificationView = (r: NotificationDbRow | NotificationRow): NotificationView => ({
   id: r.id,

@@ -47,16 +47,7 @@ export interface ReminderState {
   row: ReminderRow | null;
 }
 
-export interface ReminderCreate {
-  space_id: string;
-  user_id: string;
-  content: string;
-  context: string | null;
-  trigger_type: TriggerType;
-  trigger_value: string | null;
-  due_at: string | null;
-  priority: Priority;
-}
+export type ReminderCreate = Pick<ReminderRow, 'space_id' | 'user_id' | 'content' | 'context' | 'trigger_type' | 'trigger_value' | 'due_at' | 'priority'>;
 
 export interface ReminderPatch {
   content?: string;

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { newId } from '../ids.ts';
 import type { RedisKeys } from '../keys.ts';
 import type { Logger } from '../log.ts';
-import { encodeStreamFields, type Envelope, type Outcome, type ReplyMessage } from './envelope.ts';
+import { encodeStreamFields, localEnvelope, type Outcome, type ReplyMessage } from './envelope.ts';
 import { ActorTimeoutError, ActorUnavailableError, fromWireError } from './errors.ts';
 import type { KindHost } from './host.ts';
 import { partitionOf } from './partitions.ts';
@@ -93,16 +93,7 @@ export class ActorClient {
           if (!done) finish({ ok: false, error: { code: 'SERVICE_UNAVAILABLE', message: 'Could not reach the actor runtime', status: 503 } });
         });
       };
-      const env: Envelope = {
-        commandId,
-        actorId: id,
-        body: command,
-        source: 'local',
-        check: explicit,
-        record: explicit,
-        settle: (o) => (o === 'moved' ? viaStream(true) : finish(o)),
-        receivedAt: performance.now(),
-      };
+      const env = localEnvelope(id, commandId, command, explicit, (o) => (o === 'moved' ? viaStream(true) : finish(o)));
       if (!this.d.host(kind)?.enqueueLocal(partition, env)) viaStream(explicit);
     });
   }
@@ -113,19 +104,10 @@ export class ActorClient {
     const partition = partitionOf(id, this.d.partitions(kind));
     const explicit = opts.commandId !== undefined;
     const commandId = opts.commandId ?? newId();
-    const env: Envelope = {
-      commandId,
-      actorId: id,
-      body: command,
-      source: 'local',
-      check: explicit,
-      record: explicit,
-      settle: (o) => {
-        if (o === 'moved') this.xadd(kind, partition, id, commandId, command, '', true).catch((err: unknown) => this.d.log.error({ err, kind, id }, 'lost a told actor command while re-routing it'));
-        else if (!o.ok) this.d.log.debug({ kind, id, error: o.error }, 'told actor command rejected');
-      },
-      receivedAt: performance.now(),
-    };
+    const env = localEnvelope(id, commandId, command, explicit, (o) => {
+      if (o === 'moved') this.xadd(kind, partition, id, commandId, command, '', true).catch((err: unknown) => this.d.log.error({ err, kind, id }, 'lost a told actor command while re-routing it'));
+      else if (!o.ok) this.d.log.debug({ kind, id, error: o.error }, 'told actor command rejected');
+    });
     if (this.d.host(kind)?.enqueueLocal(partition, env)) return;
     await this.xadd(kind, partition, id, commandId, command, '', explicit);
   }

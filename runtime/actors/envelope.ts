@@ -30,6 +30,14 @@ export interface Envelope {
   receivedAt: number;
 }
 
+/**
+ * A command for the in-process fast path. A caller-supplied id may name a command that was already applied (a retry),
+ * so such a command is checked against Postgres first and recorded; a fresh id needs neither.
+ */
+export function localEnvelope(actorId: string, commandId: string, body: unknown, callerId: boolean, settle: NonNullable<Envelope['settle']>): Envelope {
+  return { commandId, actorId, body, source: 'local', check: callerId, record: callerId, settle, receivedAt: performance.now() };
+}
+
 /** Stream entry fields: c command id, a actor id, b JSON body, r reply channel ('' = no reply), x '1' = check first. */
 export function encodeStreamFields(env: { commandId: string; actorId: string; body: unknown; replyTo: string; check: boolean }): string[] {
   return ['c', env.commandId, 'a', env.actorId, 'b', JSON.stringify(env.body ?? null), 'r', env.replyTo, 'x', env.check ? '1' : '0'];

@@ -9,12 +9,12 @@ import { decodeStreamEntry, type Envelope } from './envelope.ts';
 import type { Gate } from './gate.ts';
 import { InboxReader, ensureGroup, replayPartition } from './inbox.ts';
 import type { ActorMetrics } from './metrics.ts';
-import { completeRounds, failRounds, type HostCounts, type RoundControl } from './outcomes.ts';
+import { completeRounds, failRounds, type RoundControl } from './outcomes.ts';
 import { Replies } from './replies.ts';
 import { dropRepeats, dropStaleTimers, type RepeatDeps } from './repeats.ts';
 import { applyRound, needsCommit, type Round } from './round.ts';
 import { TimerPoller, type DueTimer } from './timers.ts';
-import type { ActorSystemOptions, AnyActorKind, CommitListener, KindStats } from './types.ts';
+import type { ActorSystemOptions, AnyActorKind, CommitListener, HostCounts, KindStats } from './types.ts';
 
 export interface HostDeps {
   sql: Sql;

@@ -7,7 +7,7 @@ import { CommitFailed } from './commit.ts';
 import { addAck, type Replies } from './replies.ts';
 import type { Round } from './round.ts';
 import type { TimerPoller } from './timers.ts';
-import type { CommitListener } from './types.ts';
+import type { CommitListener, HostCounts } from './types.ts';
 
 /**
  * What happens to rounds after their commit attempt (KindHost's committer calls one of the two):
@@ -22,16 +22,6 @@ import type { CommitListener } from './types.ts';
  *   permanent  -> the same, and the actor then commits alone one command at a time; a command that still fails
  *                 alone is a poison command: rejected (INTERNAL_ERROR) and acknowledged rather than retried forever
  */
-export interface HostCounts {
-  turns: number;
-  commits: number;
-  fencedCommits: number;
-  timersFired: number;
-  loads: number;
-  replayed: number;
-  partitionsLost: number;
-}
-
 export interface RoundControl {
   readonly name: string;
   readonly log: Logger;

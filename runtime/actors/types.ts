@@ -157,13 +157,8 @@ export interface ActorSystemOptions {
   pgConcurrency?: number;
 }
 
-export interface KindStats {
-  kind: string;
-  partitions: number;
-  /** Partitions this process owns and serves now. */
-  owned: number[];
-  activeActors: number;
-  queued: number;
+/** What a kind's host has done since it started, counted by the host and reported in its stats. */
+export interface HostCounts {
   turns: number;
   commits: number;
   fencedCommits: number;
@@ -173,4 +168,13 @@ export interface KindStats {
   replayed: number;
   /** Partitions lost without releasing them (lease expired or taken, or fenced). */
   partitionsLost: number;
+}
+
+export interface KindStats extends HostCounts {
+  kind: string;
+  partitions: number;
+  /** Partitions this process owns and serves now. */
+  owned: number[];
+  activeActors: number;
+  queued: number;
 }

@@ -1,34 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AppError } from '../../runtime/errors.ts';
 import { resolveOutcome } from '../../runtime/actors/commit.ts';
-import { createLedgerTables, ledgerKind } from './fixtures/ledger.ts';
-import { type ActorTestDb, type Host, startActorTestDb, startHost, waitFor } from './helpers.ts';
+import { ledgerKind } from './fixtures/ledger.ts';
+import { ledgerSuite, type startHost, waitFor } from './helpers.ts';
 
 /**
  * Failure modes of GUARANTEES.md that need no second process: Postgres connections dying mid-commit, a command whose
  * commit always fails (poison), and Redis losing every actor key (a restart without persistence).
  */
-let s: ActorTestDb;
-const open: Host[] = [];
-
-beforeAll(async () => {
-  s = await startActorTestDb();
-  await createLedgerTables(s.kernel.sql);
-});
-
-afterAll(async () => {
-  for (const h of open.reverse()) await h.close();
-  await s?.close();
-});
-
-async function host(kind: ReturnType<typeof ledgerKind>, opts: Parameters<typeof startHost>[2] = {}): Promise<Host> {
-  const h = await startHost(s, [kind], opts);
-  open.push(h);
-  return h;
-}
+const suite = ledgerSuite();
+const host = (kind: ReturnType<typeof ledgerKind>, opts: Parameters<typeof startHost>[2] = {}) => suite.host([kind], opts);
 
 const tags = (prefix: string) =>
-  s.kernel.sql<{ tag: string; n: number }[]>`SELECT tag, count(*)::int AS n FROM test_ledger_events WHERE actor_id LIKE ${prefix + '%'} AND type = 'added' GROUP BY tag`;
+  suite.db.kernel.sql<{ tag: string; n: number }[]>`SELECT tag, count(*)::int AS n FROM test_ledger_events WHERE actor_id LIKE ${prefix + '%'} AND type = 'added' GROUP BY tag`;
 
 // Both commit paths: sql.begin() (BEGIN, statements, COMMIT, each awaited) and one flight (kinds that declare
 // persistIssuesSynchronously: BEGIN, statements and COMMIT pipelined on a reserved connection, commit.ts).
@@ -58,7 +42,7 @@ describe.each([
     const until = Date.now() + 1_500;
     const interrupter = (async () => {
       while (Date.now() < until) {
-        const r = await s.kernel.sql.unsafe<{ n: number }[]>(
+        const r = await suite.db.kernel.sql.unsafe<{ n: number }[]>(
           `SELECT count(${how}(pid))::int AS n FROM pg_stat_activity
             WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%pg_sleep%' AND state = 'active'`,
         );
@@ -78,16 +62,16 @@ describe.each([
   }
 
   it('tells a committed transaction from an aborted one by its id', async () => {
-    const committed = await s.kernel.sql.begin(async (tx) => (await tx<{ t: string }[]>`SELECT txid_current()::text AS t`)[0]!.t);
+    const committed = await suite.db.kernel.sql.begin(async (tx) => (await tx<{ t: string }[]>`SELECT txid_current()::text AS t`)[0]!.t);
     let aborted = '';
-    await s.kernel.sql
+    await suite.db.kernel.sql
       .begin(async (tx) => {
         aborted = (await tx<{ t: string }[]>`SELECT txid_current()::text AS t`)[0]!.t;
         throw new Error('roll back');
       })
       .catch(() => undefined);
-    expect(await resolveOutcome(s.kernel.sql, committed, () => true)).toBe('committed');
-    expect(await resolveOutcome(s.kernel.sql, aborted, () => true)).toBe('aborted');
+    expect(await resolveOutcome(suite.db.kernel.sql, committed, () => true)).toBe('committed');
+    expect(await resolveOutcome(suite.db.kernel.sql, aborted, () => true)).toBe('aborted');
   });
 
   it('rejects a command whose commit always fails, without blocking the others in its batch or its actor', async () => {
@@ -123,7 +107,7 @@ describe('one-flight commits', () => {
     // so the command is applied once and answered, and the late statement is nowhere.
     expect(await h.system.send(kind, 'late-1', { type: 'add', amount: 1, tag: 'late1' })).toEqual({ total: 1, applied: 1 });
     expect(await tags('late-')).toEqual([{ tag: 'late1', n: 1 }]);
-    expect((await s.kernel.sql`SELECT 1 FROM test_ledger_events WHERE actor_id = 'late'`).length).toBe(0);
+    expect((await suite.db.kernel.sql`SELECT 1 FROM test_ledger_events WHERE actor_id = 'late'`).length).toBe(0);
   });
 });
 
@@ -134,13 +118,13 @@ describe('Redis failures', () => {
     const client = await host(kind, { hosting: false });
     await waitFor(() => h.system.stats('amnesia').owned.length === 4, 'host owns all');
     for (let i = 0; i < 20; i++) await client.system.send(kind, `am-${i % 4}`, { type: 'add', amount: 1, tag: `a${i}` });
-    const before = await s.kernel.sql<{ partition: number; epoch: string }[]>`SELECT partition, epoch FROM actor_partitions WHERE kind = 'amnesia' ORDER BY partition`;
+    const before = await suite.db.kernel.sql<{ partition: number; epoch: string }[]>`SELECT partition, epoch FROM actor_partitions WHERE kind = 'amnesia' ORDER BY partition`;
 
-    const r = s.kernel.redis.cmd;
+    const r = suite.db.kernel.redis.cmd;
     const keys: string[] = [];
     let cursor = '0';
     do {
-      const [next, batch] = await r.scan(cursor, 'MATCH', `${s.kernel.keys.prefix}actor:amnesia:*`, 'COUNT', 1000);
+      const [next, batch] = await r.scan(cursor, 'MATCH', `${suite.db.kernel.keys.prefix}actor:amnesia:*`, 'COUNT', 1000);
       cursor = next;
       keys.push(...batch);
     } while (cursor !== '0');
@@ -155,7 +139,7 @@ describe('Redis failures', () => {
     expect(rows.every((x) => x.n === 1)).toBe(true);
     // Every partition is served again, each at an epoch above the one Postgres had (Redis' counters were gone).
     await waitFor(async () => {
-      const now = await s.kernel.sql<{ partition: number; epoch: string }[]>`SELECT partition, epoch FROM actor_partitions WHERE kind = 'amnesia' ORDER BY partition`;
+      const now = await suite.db.kernel.sql<{ partition: number; epoch: string }[]>`SELECT partition, epoch FROM actor_partitions WHERE kind = 'amnesia' ORDER BY partition`;
       return now.every((row, i) => Number(row.epoch) > Number(before[i]!.epoch)) && h.system.stats('amnesia').owned.length === 4;
     }, 'all partitions re-acquired at newer epochs');
   });

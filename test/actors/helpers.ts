@@ -4,10 +4,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inject } from 'vitest';
-import { loadConfig, type Config } from '../../runtime/config.ts';
+import { afterAll, beforeAll, inject } from 'vitest';
+import type { Config } from '../../runtime/config.ts';
 import { createDb } from '../../runtime/db.ts';
+import { childReports } from '../support/child-reports.ts';
 import { cloneTemplateDb } from '../support/template-db.ts';
+import { createLedgerTables } from './fixtures/ledger.ts';
+import { testConfig } from '../support/test-config.ts';
 import { createKernel, type Kernel } from '../../runtime/kernel.ts';
 import { createLogger } from '../../runtime/log.ts';
 import { ActorSystem, type ActorSystemOptions, type AnyActorKind, type KindStats } from '../../runtime/actors/index.ts';
@@ -31,16 +34,8 @@ export async function startActorTestDb(): Promise<ActorTestDb> {
   const admin = createDb({ url: process.env.DATABASE_URL!, max: 1 });
   await cloneTemplateDb(admin, dbName, inject('templateDb'));
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'takos-actors-'));
-  const config = loadConfig({
-    ...process.env,
-    ENVIRONMENT: 'test',
-    PORT: '0',
-    TAKOS_DATA_DIR: dataDir,
-    REDIS_PREFIX: `${dbName}:`,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    SERVICE_TOKEN_SECRET: randomBytes(32).toString('hex'),
-    PG_POOL_MAX: '10',
-  });
+  const config = testConfig(dbName, dataDir);
+
   const kernel = await createKernel(config, { log: createLogger(config.LOG_LEVEL), database: dbName });
   return {
     kernel,
@@ -51,6 +46,37 @@ export async function startActorTestDb(): Promise<ActorTestDb> {
       await admin.unsafe(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
       await admin.end();
       await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The frame of a runtime test file: a fresh database with the ledger tables before its tests; after them, every host
+ * started through `host()` closed (last first), then the database.
+ */
+export function ledgerSuite(): { readonly db: ActorTestDb; host(kinds: AnyActorKind[], opts?: Parameters<typeof startHost>[2]): Promise<Host> } {
+  let db: ActorTestDb | undefined;
+  const open: Host[] = [];
+  beforeAll(async () => {
+    db = await startActorTestDb();
+    await createLedgerTables(db.kernel.sql);
+  });
+  afterAll(async () => {
+    for (const h of open.reverse()) await h.close();
+    await db?.close();
+  });
+  const started = (): ActorTestDb => {
+    if (!db) throw new Error('the suite database starts in beforeAll');
+    return db;
+  };
+  return {
+    get db() {
+      return started();
+    },
+    async host(kinds, opts = {}) {
+      const h = await startHost(started(), kinds, opts);
+      open.push(h);
+      return h;
     },
   };
 }
@@ -140,26 +166,10 @@ export async function spawnHost(s: ActorTestDb, env: Record<string, string> = {}
     child.stderr += d.toString();
     process.stderr.write(d);
   });
-  let buf = '';
-  await new Promise<void>((resolve, reject) => {
-    proc.once('exit', (code) => reject(new Error(`actor host child exited early (${code})`)));
-    proc.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          const m = JSON.parse(line) as { ready?: boolean; hostId?: string; owned?: number[]; stats?: KindStats };
-          if (m.hostId) child.hostId = m.hostId;
-          if (m.stats) child.stats = m.stats;
-          if (m.owned) child.owned = m.owned;
-          if (m.ready) resolve();
-        } catch {
-          /* not ours */
-        }
-      }
-    });
+  await childReports<{ ready?: boolean; hostId?: string; owned?: number[]; stats?: KindStats }>(proc, 'actor host child', (m) => {
+    if (m.hostId) child.hostId = m.hostId;
+    if (m.stats) child.stats = m.stats;
+    if (m.owned) child.owned = m.owned;
   });
   return child;
 }

@@ -1,33 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLedgerTables, ledgerKind } from './fixtures/ledger.ts';
-import { type ActorTestDb, type Host, startActorTestDb, startHost, waitFor } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { ledgerKind } from './fixtures/ledger.ts';
+import { ledgerSuite, startHost, waitFor } from './helpers.ts';
 
 /**
  * Partition ownership across processes: balanced sharing, graceful hand-off, and fencing (a process that lost its
  * partition cannot commit, and nothing it tried is written).
  */
-let s: ActorTestDb;
-const open: Host[] = [];
-
-beforeAll(async () => {
-  s = await startActorTestDb();
-  await createLedgerTables(s.kernel.sql);
-});
-
-afterAll(async () => {
-  for (const h of open.reverse()) await h.close();
-  await s?.close();
-});
-
-async function host(kind: ReturnType<typeof ledgerKind>, opts: Parameters<typeof startHost>[2] = {}): Promise<Host> {
-  const h = await startHost(s, [kind], opts);
-  open.push(h);
-  return h;
-}
+const suite = ledgerSuite();
+const host = (kind: ReturnType<typeof ledgerKind>, opts: Parameters<typeof startHost>[2] = {}) => suite.host([kind], opts);
 
 /** Applied commands (by tag) of the actors whose id starts with `prefix`, with how often each was applied. */
 const applied = (prefix: string) =>
-  s.kernel.sql<{ tag: string; n: number }[]>`
+  suite.db.kernel.sql<{ tag: string; n: number }[]>`
     SELECT tag, count(*)::int AS n FROM test_ledger_events WHERE actor_id LIKE ${prefix + '%'} AND type = 'added' GROUP BY tag`;
 
 describe('two hosts share partitions', () => {
@@ -41,7 +25,7 @@ describe('two hosts share partitions', () => {
     const bo = b.system.stats('shared').owned;
     expect(new Set([...ao, ...bo]).size).toBe(16);
     // Redis agrees: each lease names the process that serves the partition.
-    const leases = await s.kernel.redis.cmd.mget(Array.from({ length: 16 }, (_, p) => s.kernel.keys.actorLease('shared', p)));
+    const leases = await suite.db.kernel.redis.cmd.mget(Array.from({ length: 16 }, (_, p) => suite.db.kernel.keys.actorLease('shared', p)));
     leases.forEach((v, p) => expect(v!.split('|')[0]).toBe(ao.includes(p) ? a.system.id : b.system.id));
 
     const sends = [];
@@ -98,27 +82,27 @@ describe('fencing', () => {
     await a.system.send(kind, id, { type: 'add', amount: 1, tag: 'before' });
 
     // What another process taking over does: a newer lease in Redis, then its epoch claimed in Postgres.
-    const r = s.kernel.redis.cmd;
-    const epoch = Number(await r.incr(s.kernel.keys.actorEpoch('fenced', p)));
-    await r.set(s.kernel.keys.actorLease('fenced', p), `thief|${epoch}`, 'PX', 60_000);
-    await s.kernel.sql`UPDATE actor_partitions SET epoch = ${epoch}, owner = 'thief' WHERE kind = 'fenced' AND partition = ${p}`;
+    const r = suite.db.kernel.redis.cmd;
+    const epoch = Number(await r.incr(suite.db.kernel.keys.actorEpoch('fenced', p)));
+    await r.set(suite.db.kernel.keys.actorLease('fenced', p), `thief|${epoch}`, 'PX', 60_000);
+    await suite.db.kernel.sql`UPDATE actor_partitions SET epoch = ${epoch}, owner = 'thief' WHERE kind = 'fenced' AND partition = ${p}`;
 
     const reply = a.system.send(kind, id, { type: 'add', amount: 10, tag: 'after' }, { commandId: 'after-1', timeoutMs: 20_000 });
     await waitFor(() => a.system.stats('fenced').fencedCommits === 1, 'the commit was fenced');
     await waitFor(() => !a.system.stats('fenced').owned.includes(p), 'the fenced host dropped the partition');
-    const [st] = await s.kernel.sql<{ total: string; applied: number }[]>`SELECT total, applied FROM test_ledger WHERE id = ${id}`;
+    const [st] = await suite.db.kernel.sql<{ total: string; applied: number }[]>`SELECT total, applied FROM test_ledger WHERE id = ${id}`;
     expect(st).toEqual({ total: '1', applied: 1 });
-    expect((await s.kernel.sql`SELECT 1 FROM actor_commands WHERE kind = 'fenced' AND command_id = 'after-1'`).length).toBe(0);
+    expect((await suite.db.kernel.sql`SELECT 1 FROM actor_commands WHERE kind = 'fenced' AND command_id = 'after-1'`).length).toBe(0);
     expect((await applied('f-')).map((x) => x.tag)).toEqual(['before']);
     // The thief's lease is untouched (a fenced host releases only its own).
-    expect(await r.get(s.kernel.keys.actorLease('fenced', p))).toBe(`thief|${epoch}`);
+    expect(await r.get(suite.db.kernel.keys.actorLease('fenced', p))).toBe(`thief|${epoch}`);
 
     // The thief goes away without applying anything; A takes the partition back at a newer epoch, and the command
     // (re-sent through the stream when A dropped the partition) is applied exactly once.
-    await r.del(s.kernel.keys.actorLease('fenced', p));
+    await r.del(suite.db.kernel.keys.actorLease('fenced', p));
     await a.system.rebalance('fenced');
     expect(await reply).toEqual({ total: 11, applied: 2 });
-    const [row] = await s.kernel.sql<{ owner: string; epoch: string }[]>`SELECT owner, epoch FROM actor_partitions WHERE kind = 'fenced' AND partition = ${p}`;
+    const [row] = await suite.db.kernel.sql<{ owner: string; epoch: string }[]>`SELECT owner, epoch FROM actor_partitions WHERE kind = 'fenced' AND partition = ${p}`;
     expect(row!.owner).toBe(a.system.id);
     expect(Number(row!.epoch)).toBeGreaterThan(epoch);
     expect((await applied('f-')).map((x) => x.tag).sort()).toEqual(['after', 'before']);
@@ -130,15 +114,15 @@ describe('fencing', () => {
     await waitFor(() => a.system.stats('stolen').owned.length === 4, 'host owns all');
     const id = 'st-1';
     const p = a.system.partitionOf('stolen', id);
-    const r = s.kernel.redis.cmd;
-    const lease = s.kernel.keys.actorLease('stolen', p);
-    const epoch = Number(await r.incr(s.kernel.keys.actorEpoch('stolen', p)));
+    const r = suite.db.kernel.redis.cmd;
+    const lease = suite.db.kernel.keys.actorLease('stolen', p);
+    const epoch = Number(await r.incr(suite.db.kernel.keys.actorEpoch('stolen', p)));
     await r.set(lease, `thief|${epoch}`, 'PX', 1_500);
     await waitFor(() => !a.system.stats('stolen').owned.includes(p), 'the owner noticed the lost lease');
 
     const reply = a.system.send(kind, id, { type: 'add', amount: 3, tag: 'x' });
     // Not applied while the thief holds the lease ...
-    expect((await s.kernel.sql`SELECT 1 FROM test_ledger WHERE id = ${id}`).length).toBe(0);
+    expect((await suite.db.kernel.sql`SELECT 1 FROM test_ledger WHERE id = ${id}`).length).toBe(0);
     // ... and applied once when the thief's lease expires and A takes the partition back.
     expect(await reply).toEqual({ total: 3, applied: 1 });
     expect(a.system.stats('stolen').owned).toContain(p);
@@ -148,6 +132,6 @@ describe('fencing', () => {
 describe('configuration', () => {
   it('refuses to start a process that disagrees on a kind’s partition count', async () => {
     await host(ledgerKind({ name: 'counted', partitions: 8 }));
-    await expect(startHost(s, [ledgerKind({ name: 'counted', partitions: 16 })])).rejects.toThrow(/configured with 16 partitions, but other processes use 8/);
+    await expect(startHost(suite.db, [ledgerKind({ name: 'counted', partitions: 16 })])).rejects.toThrow(/configured with 16 partitions, but other processes use 8/);
   });
 });

@@ -1,35 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jsonStateStore, type ActorKind } from '../../runtime/actors/index.ts';
-import { createLedgerTables, ledgerKind } from './fixtures/ledger.ts';
-import { type ActorTestDb, type Host, startActorTestDb, startHost, waitFor } from './helpers.ts';
+import { ledgerKind } from './fixtures/ledger.ts';
+import { ledgerSuite, waitFor } from './helpers.ts';
 
 /** Durable timers (never early, once after downtime, replaced/cleared in turns) and activation/passivation. */
-let s: ActorTestDb;
-const open: Host[] = [];
-
-beforeAll(async () => {
-  s = await startActorTestDb();
-  await createLedgerTables(s.kernel.sql);
-});
-
-afterAll(async () => {
-  for (const h of open.reverse()) await h.close();
-  await s?.close();
-});
-
-async function host(kinds: Parameters<typeof startHost>[1], opts: Parameters<typeof startHost>[2] = {}): Promise<Host> {
-  const h = await startHost(s, kinds, opts);
-  open.push(h);
-  return h;
-}
+const suite = ledgerSuite();
+const { host } = suite;
 
 interface Fire {
   name: string;
   due_at: Date;
   committed_at: Date;
 }
-const fires = (id: string) => s.kernel.sql<Fire[]>`SELECT name, due_at, committed_at FROM test_ledger_events WHERE actor_id = ${id} AND type = 'fired' ORDER BY committed_at`;
-const pgNow = async () => (await s.kernel.sql<{ now: Date }[]>`SELECT clock_timestamp() AS now`)[0]!.now;
+const fires = (id: string) => suite.db.kernel.sql<Fire[]>`SELECT name, due_at, committed_at FROM test_ledger_events WHERE actor_id = ${id} AND type = 'fired' ORDER BY committed_at`;
+const pgNow = async () => (await suite.db.kernel.sql<{ now: Date }[]>`SELECT clock_timestamp() AS now`)[0]!.now;
 
 describe('durable timers', () => {
   it('fires a timer as a turn, never before it is due, and consumes it', async () => {
@@ -42,7 +26,7 @@ describe('durable timers', () => {
     expect(f!.name).toBe('wake');
     expect(f!.due_at.getTime()).toBeGreaterThanOrEqual(before.getTime() + 300);
     expect(f!.committed_at.getTime()).toBeGreaterThanOrEqual(f!.due_at.getTime());
-    expect((await s.kernel.sql`SELECT 1 FROM actor_timers WHERE kind = 'alarm' AND actor_id = 't-1'`).length).toBe(0);
+    expect((await suite.db.kernel.sql`SELECT 1 FROM actor_timers WHERE kind = 'alarm' AND actor_id = 't-1'`).length).toBe(0);
     // The fire was a turn: the actor's state moved on with it.
     expect(await h.system.send(kind, 't-1', { type: 'get' })).toEqual({ total: 0, applied: 1 });
   });
@@ -72,7 +56,7 @@ describe('durable timers', () => {
     await a.system.send(kind, 't-3', { type: 'set-timer', name: 'once', afterMs: 1_000 });
     await a.close();
     expect((await fires('t-3')).some((f) => f.name === 'once')).toBe(false);
-    const [row] = await s.kernel.sql<{ fire_at: Date }[]>`SELECT max(fire_at) AS fire_at FROM actor_timers WHERE kind = 'alarm3' AND actor_id = 't-3'`;
+    const [row] = await suite.db.kernel.sql<{ fire_at: Date }[]>`SELECT max(fire_at) AS fire_at FROM actor_timers WHERE kind = 'alarm3' AND actor_id = 't-3'`;
     await waitFor(async () => (await pgNow()).getTime() > row!.fire_at.getTime() + 1_000, 'a second past the last due time', 5_000, 50);
     const downUntil = await pgNow();
     const before = (await fires('t-3')).length;
@@ -122,7 +106,7 @@ describe('activation and passivation', () => {
     await h.system.send(kind, 'j-1', { name: 'x' });
     await waitFor(() => !h.system.isActive('jcount', 'j-1'), 'passivated');
     expect(await h.system.send(kind, 'j-1', { name: 'y' })).toEqual({ n: 2, names: ['x', 'y'] });
-    const [row] = await s.kernel.sql<{ state: Counter; version: string }[]>`SELECT state, version FROM actor_state WHERE kind = 'jcount' AND id = 'j-1'`;
+    const [row] = await suite.db.kernel.sql<{ state: Counter; version: string }[]>`SELECT state, version FROM actor_state WHERE kind = 'jcount' AND id = 'j-1'`;
     expect(row!.state).toEqual({ n: 2, names: ['x', 'y'] });
     expect(Number(row!.version)).toBe(2);
   });

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestServer } from '../harness.ts';
+import { childReports } from './child-reports.ts';
 
 export interface AppChild {
   proc: ChildProcess;
@@ -37,26 +38,10 @@ export async function spawnApp(s: TestServer, env: Record<string, string>): Prom
       await exited;
     },
   };
-  let buf = '';
-  await new Promise<void>((resolve, reject) => {
-    proc.once('exit', (code) => reject(new Error(`app child exited early (${code})`)));
-    proc.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          const m = JSON.parse(line) as { ready?: boolean; hostId?: string; owned?: number[] };
-          Object.assign(child.info, m);
-          if (m.hostId) child.hostId = m.hostId;
-          if (m.owned) child.owned = m.owned;
-          if (m.ready) resolve();
-        } catch {
-          /* not ours */
-        }
-      }
-    });
+  await childReports<{ ready?: boolean; hostId?: string; owned?: number[] }>(proc, 'app child', (m) => {
+    Object.assign(child.info, m);
+    if (m.hostId) child.hostId = m.hostId;
+    if (m.owned) child.owned = m.owned;
   });
   return child;
 }

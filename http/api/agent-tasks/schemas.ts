@@ -29,8 +29,9 @@ const isoDate = z
 const model = z.string().trim().min(1).max(200);
 const plan = z.union([z.string().max(100_000), z.record(z.string(), z.unknown())]);
 
-export const CreateTaskBody = z.object({
-  /** Checked by the handler (blank -> 400 "title is required", as the original). */
+/** Fields a task takes on create and on update alike. */
+const taskFields = {
+  /** Checked by the create handler (blank -> 400 "title is required", as the original). */
   title: z.string().max(500).optional(),
   description: z.string().max(100_000).nullable().optional(),
   status: z.enum(TASK_STATUSES).optional(),
@@ -40,19 +41,12 @@ export const CreateTaskBody = z.object({
   plan: plan.nullable().optional(),
   due_at: isoDate.nullable().optional(),
   thread_id: z.string().min(1).max(128).nullable().optional(),
-  create_thread: z.boolean().optional(),
-});
+};
+
+export const CreateTaskBody = z.object({ ...taskFields, create_thread: z.boolean().optional() });
 
 export const PatchTaskBody = z.object({
-  title: z.string().max(500).optional(),
-  description: z.string().max(100_000).nullable().optional(),
-  status: z.enum(TASK_STATUSES).optional(),
-  priority: z.enum(TASK_PRIORITIES).optional(),
-  agent_type: z.string().trim().max(64).optional(),
-  model: model.nullable().optional(),
-  plan: plan.nullable().optional(),
-  due_at: isoDate.nullable().optional(),
-  thread_id: z.string().min(1).max(128).nullable().optional(),
+  ...taskFields,
   last_run_id: z.string().min(1).max(128).nullable().optional(),
   started_at: isoDate.nullable().optional(),
   completed_at: isoDate.nullable().optional(),

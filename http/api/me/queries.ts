@@ -1,17 +1,9 @@
 import type { Sql, TxSql } from '../../../runtime/db.ts';
 import { notFound } from '../../../runtime/errors.ts';
+import type { UserRow } from '../../../runtime/identity/users.ts';
 
 /** The caller's own account row: what /api/me, /api/setup/status and /api/auth/me answer from. */
-export interface AccountRow {
-  id: string;
-  slug: string;
-  email: string | null;
-  name: string;
-  picture: string | null;
-  setup_completed: boolean;
-  settings: Record<string, unknown>;
-  created_at: Date;
-}
+export type AccountRow = Omit<UserRow, 'is_server_admin' | 'updated_at'>;
 
 export async function loadAccount(sql: Sql | TxSql, userId: string): Promise<AccountRow> {
   const [row] = await sql<AccountRow[]>`
