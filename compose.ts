@@ -16,10 +16,11 @@ import { wireSessions } from './actors/session/wiring.ts';
 import { wireAgentTasks } from './http/api/agent-tasks/wiring.ts';
 import { wireNotifications } from './actors/inbox/wiring.ts';
 import { wireBrowserSessions } from './actors/browser-session/wiring.ts';
+import { createTaskServices } from './http/api/tasks/services.ts';
 
 export interface ComposedApp {
   deps: AppDeps;
-  /** Stops the actor system (handing partitions over) and closes queues; the kernel is closed by its owner. */
+  /** Stops task runs, the actor system (handing partitions over) and queues; the kernel is closed by its owner. */
   stop(): Promise<void>;
 }
 
@@ -45,11 +46,13 @@ export async function composeApp(kernel: Kernel, opts: { hosting: boolean; actor
   });
   await actors.start();
   await sessions.afterStart(opts.hosting);
-  const deps: AppDeps = { ...kernel, actors, queues: { runs }, workingCopies: sessions.workingCopies, browser };
+  const tasks = createTaskServices(kernel);
+  const deps: AppDeps = { ...kernel, actors, queues: { runs }, workingCopies: sessions.workingCopies, browser, tasks };
   return {
     deps,
     async stop() {
       browser.close();
+      await tasks.close();
       await actors.stop();
       await runs.close();
     },

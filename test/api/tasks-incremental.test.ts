@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderTaskList, type ListFilter } from '../../http/api/tasks/list-render.ts';
-import { taskServices } from '../../http/api/tasks/services.ts';
 import { taskDetailView } from '../../http/api/tasks/views.ts';
 import { Board } from '../../runtime/tasks/board.ts';
 import { RefObserver } from '../../runtime/tasks/refs.ts';
@@ -133,12 +132,12 @@ describe('incremental task list', () => {
     // ref after it (packing removed the folder), and after the task run (its executor forgets the repository's refs
     // after writing a branch). The other seven ref changes were read incrementally; the other writes changed no ref.
     // One moved tip ('tip moved') was answered from its new commit's parent, the old unmerged tip.
-    expect(taskServices(s.deps).board.refs.stats).toEqual({ full: 7, incremental: 7, fromParents: 1 });
+    expect(s.deps.tasks.board.refs.stats).toEqual({ full: 7, incremental: 7, fromParents: 1 });
     // Statuses were derived in full for the 13 tasks created at the start, the subtask added and the dependency
     // added, removed and added again (new rows or edges), and nowhere else: downstream of what changed for the title, the cancellation, the
     // run's writes (as many as the polling saw, at least one) and the three run rows written by hand, and the ten
     // ref changes that moved a task branch or the base; not at all where no task's facts changed (scratch ref, packing).
-    const board = taskServices(s.deps).board.stats;
+    const board = s.deps.tasks.board.stats;
     expect(board.full).toBe(17);
     expect(board.incremental).toBeGreaterThanOrEqual(12 + 1 + 3);
     // Rows were read in full after the writes that record no change (creating a task: 13 + 1) and after the three

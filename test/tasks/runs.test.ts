@@ -186,6 +186,34 @@ describe('model task runs (demo model)', () => {
   });
 });
 
+describe('a stopping server', () => {
+  it('fails its runs with a reason instead of leaving them to go stale: executing ones after the grace period, waiting ones at once, new ones on arrival', async () => {
+    const s3 = await startTestServer({ attachTo: s, env: { TAKOS_TASK_RUN_HEARTBEAT_MS: '100', TAKOS_TASK_RUN_CONCURRENCY: '1' } });
+    try {
+      const description = [words(300), fileBlock('src/never.ts', 'never\n')].join('\n');
+      const tasks = [await createTask(s, alice, projectId, { description }), await createTask(s, alice, projectId, { description })];
+      const first = await start(tasks[0]!, {}, s3);
+      const second = await start(tasks[1]!, {}, s3);
+      await waitForStatus(tasks[0]!, first.body.id, 'running');
+      const stopped = performance.now();
+      await s3.deps.tasks.close(300);
+      // The demo reply would take 12 s; the grace period is 0.3 s.
+      expect(performance.now() - stopped).toBeLessThan(5_000);
+      expect(await waitForRun(s, alice, tasks[0]!, first.body.id)).toMatchObject({ status: 'failed', error: 'The server stopped during the run' });
+      expect(await waitForRun(s, alice, tasks[1]!, second.body.id)).toMatchObject({ status: 'failed', error: 'The server stopped before the run started' });
+      const late = await start(tasks[1]!, {}, s3);
+      expect(late.status).toBe(202);
+      expect(await waitForRun(s, alice, tasks[1]!, late.body.id)).toMatchObject({ status: 'failed', error: 'The server stopped before the run started' });
+      // Nothing was committed, and the task reports the failure.
+      const tip = git(repo, 'for-each-ref', '--format=%(objectname)', `refs/heads/takos/task-${tasks[0]}`);
+      expect(['', git(repo, 'rev-parse', 'main')]).toContain(tip);
+      expect((await s.request('GET', `/api/tasks/${tasks[0]}`, { token: alice.token })).body.status).toBe('failed');
+    } finally {
+      await s3.close();
+    }
+  });
+});
+
 describe('run records', () => {
   it('404s unknown runs and tasks', async () => {
     const t = await createTask(s, alice, projectId);

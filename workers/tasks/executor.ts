@@ -4,7 +4,7 @@ import type { RefObserver } from '../../runtime/tasks/refs.ts';
 import { applyEdits } from './apply-edits.ts';
 import { collectChanges, commitPaths } from './changes.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
-import { finishRun, heartbeat, loadRunContext, markRunning, recordBranch, type RunContext } from './store.ts';
+import { failUnfinished, finishRun, heartbeat, loadRunContext, markRunning, recordBranch, type RunContext } from './store.ts';
 import type { TaskAgent } from './types.ts';
 import { cleanWorktree, prepareWorktree, type PreparedWorktree } from './worktree.ts';
 
@@ -23,6 +23,9 @@ import { cleanWorktree, prepareWorktree, type PreparedWorktree } from './worktre
  * dies leaves its runs queued/running with a heartbeat that goes stale: after 30 s they count as failed for the
  * task's status (derive.ts), and the next run start marks them failed for good. Nothing is retried automatically:
  * a run has side effects on the branch, and starting another is one request away.
+ *
+ * Stopping (a server closing, stop()): runs still waiting for a slot are failed at once, executing ones get a grace
+ * period to finish and are then aborted and failed, with a reason saying the server stopped, instead of going stale.
  */
 export interface ExecutorDeps {
   sql: Sql;
@@ -36,6 +39,7 @@ export interface ExecutorDeps {
 }
 
 const MAX_ERROR = 2_000;
+const STOPPED_BEFORE = 'The server stopped before the run started';
 
 export class TaskRunExecutor {
   private readonly active = new Map<string, AbortController>();
@@ -43,12 +47,19 @@ export class TaskRunExecutor {
   private readonly waiting: Array<() => void> = [];
   private readonly repoLocks = new KeyedMutex();
   private running = 0;
+  /** Runs past acquire(): executing, not waiting for a slot. */
+  private readonly executing = new Set<string>();
+  private stopping = false;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: ExecutorDeps) {}
 
   /** Starts executing a queued run in the background. */
   start(runId: string): void {
+    if (this.stopping) {
+      void failUnfinished(this.deps.sql, [runId], STOPPED_BEFORE).catch((err: unknown) => this.deps.log.warn({ err, runId }, 'could not fail a task run refused while stopping'));
+      return;
+    }
     const ac = new AbortController();
     this.active.set(runId, ac);
     const p: Promise<void> = this.execute(runId, ac.signal)
@@ -79,6 +90,29 @@ export class TaskRunExecutor {
   /** Resolves when every run started here has finished. */
   async idle(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  /**
+   * Takes no new runs; fails the runs waiting for a slot; lets executing runs finish for up to `graceMs`, then aborts
+   * and fails them. Resolves when nothing of this executor runs any more.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopping = true;
+    const waiting = [...this.active.keys()].filter((id) => !this.executing.has(id));
+    for (const id of waiting) this.active.get(id)?.abort(new Error('stopping'));
+    let timer: NodeJS.Timeout | undefined;
+    const late = await Promise.race([
+      this.idle().then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
+    ]);
+    clearTimeout(timer);
+    const cut = late ? [...this.executing] : [];
+    for (const id of cut) this.active.get(id)?.abort(new Error('stopping'));
+    await this.idle();
+    await failUnfinished(this.deps.sql, waiting, STOPPED_BEFORE);
+    await failUnfinished(this.deps.sql, cut, 'The server stopped during the run');
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
   }
 
   private async beat(): Promise<void> {
@@ -112,11 +146,13 @@ export class TaskRunExecutor {
 
   private async execute(runId: string, signal: AbortSignal): Promise<void> {
     if (!(await this.acquire(signal))) return;
+    this.executing.add(runId);
     try {
       const ctx = await loadRunContext(this.deps.sql, runId);
       if (!ctx || signal.aborted || !(await markRunning(this.deps.sql, runId))) return;
       await this.perform(ctx, signal);
     } finally {
+      this.executing.delete(runId);
       this.release();
     }
   }

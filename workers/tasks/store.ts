@@ -71,6 +71,18 @@ export async function finishRun(
   });
 }
 
+/** Fails runs that have not finished (queued or running) with `error`: a stopping server's runs, which would otherwise only go stale. */
+export async function failUnfinished(sql: Sql, runIds: string[], error: string): Promise<void> {
+  for (const runId of runIds) {
+    await sql.begin(async (tx) => {
+      const rows = await tx`
+        UPDATE task_runs SET status = 'failed', error = ${error}, completed_at = now()
+        WHERE id = ${runId} AND status IN ('queued', 'running') RETURNING id`;
+      if (rows.length) await bump(tx as unknown as Sql, runId);
+    });
+  }
+}
+
 /** Refreshes the heartbeat of the given runs; returns those no longer live (cancelled elsewhere). */
 export async function heartbeat(sql: Sql, runIds: string[]): Promise<string[]> {
   if (runIds.length === 0) return [];

@@ -7,7 +7,6 @@ import { PROJECT_WRITE } from '../projects/access.ts';
 import { lockProject } from '../projects/queries.ts';
 import { requireTask } from '../tasks/access.ts';
 import { TaskDetail } from '../tasks/schemas.ts';
-import { taskServices } from '../tasks/services.ts';
 import { taskDetailView } from '../tasks/views.ts';
 
 const AddDependencyBody = z.object({
@@ -45,7 +44,7 @@ export const taskDependencyRoutes = () => [
         await tx`INSERT INTO task_dependencies (task_id, depends_on_task_id) VALUES (${task.id}, ${dep})`;
         return version;
       });
-      const snap = await taskServices(c.deps).board.snapshot({ ...project, version });
+      const snap = await c.deps.tasks.board.snapshot({ ...project, version });
       return created(taskDetailView(snap, task.id));
     },
   }),

@@ -8,7 +8,6 @@ import { lockProject } from '../projects/queries.ts';
 import { renderTaskList } from './list-render.ts';
 import { cancelTasks, insertTask, taskProjects, updateTask } from './queries.ts';
 import { CreateTaskBody, PatchTaskBody, TaskDetail, TaskListQuery, TaskListResponse } from './schemas.ts';
-import { taskServices } from './services.ts';
 import { taskDetailView } from './views.ts';
 import { requireTask } from './access.ts';
 
@@ -28,7 +27,7 @@ export const taskRoutes = () => [
     response: TaskListResponse,
     async handler(c) {
       const { project } = await requireProject(c.deps.sql, c.auth.userId, c.params.projectId!, PROJECT_READ);
-      const snap = await taskServices(c.deps).board.snapshot(project);
+      const snap = await c.deps.tasks.board.snapshot(project);
       const parent = c.query.parent_id;
       const body = renderTaskList(snap, { status: c.query.status, parentId: parent === 'null' ? null : parent, includeChildren: c.query.include_children });
       return reply(200, body, JSON_TYPE);
@@ -69,7 +68,7 @@ export const taskRoutes = () => [
         });
         return { row, version };
       });
-      const snap = await taskServices(c.deps).board.snapshot({ ...project, version });
+      const snap = await c.deps.tasks.board.snapshot({ ...project, version });
       return created(taskDetailView(snap, row.id));
     },
   }),
@@ -81,7 +80,7 @@ export const taskRoutes = () => [
     response: TaskDetail,
     async handler(c) {
       const { project, task } = await requireTask(c.deps.sql, c.auth.userId, c.params.id!, PROJECT_READ);
-      const snap = await taskServices(c.deps).board.snapshot(project);
+      const snap = await c.deps.tasks.board.snapshot(project);
       if (!snap.byId.has(task.id)) throw notFound('Task');
       return taskDetailView(snap, task.id);
     },
@@ -107,7 +106,7 @@ export const taskRoutes = () => [
         if (!row) throw notFound('Task');
         return version;
       });
-      const snap = await taskServices(c.deps).board.snapshot({ ...project, version });
+      const snap = await c.deps.tasks.board.snapshot({ ...project, version });
       return taskDetailView(snap, task.id);
     },
   }),
@@ -120,7 +119,7 @@ export const taskRoutes = () => [
     response: TaskDetail,
     async handler(c) {
       const { project, task } = await requireTask(c.deps.sql, c.auth.userId, c.params.id!, PROJECT_WRITE);
-      const services = taskServices(c.deps);
+      const services = c.deps.tasks;
       const before = await services.board.snapshot(project);
       const status = before.statuses.get(task.id)?.status;
       if (status === 'done' || status === 'cancelled') throw new AppError('CONFLICT', `Task is already ${status}`, { details: { status } });

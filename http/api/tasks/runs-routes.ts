@@ -8,7 +8,6 @@ import { lockProject } from '../projects/queries.ts';
 import { requireTask } from './access.ts';
 import { failLostRuns, getRun, insertRun, listRuns } from './runs-queries.ts';
 import { StartRunBody, TaskRunListResponse, TaskRunSchema } from './schemas.ts';
-import { taskServices } from './services.ts';
 import { runView } from './views.ts';
 
 /**
@@ -31,7 +30,7 @@ export const taskRunRoutes = () => [
     status: 202,
     async handler(c) {
       const { project, task } = await requireTask(c.deps.sql, c.auth.userId, c.params.id!, PROJECT_WRITE);
-      const services = taskServices(c.deps);
+      const services = c.deps.tasks;
       const snap = await services.board.snapshot(project);
       const derived = snap.statuses.get(task.id);
       if ((snap.children.get(task.id)?.length ?? 0) > 0) throw new AppError('CONFLICT', 'This task has subtasks; start runs on its subtasks instead');
