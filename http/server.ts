@@ -17,6 +17,7 @@ import { Router } from './router.ts';
 import type { AnyRoute, Ctx, RequestInfo } from './route.ts';
 import { CorkAnchor } from './cork-anchor.ts';
 import { WsBroker, wrapSocket, type WsRoute, type WsUserData } from './ws.ts';
+import { StreamTopics } from './stream/ws-stream.ts';
 
 /**
  * The request lifecycle, once, in order (see docs/architecture.md for the picture):
@@ -83,6 +84,7 @@ export function createHttpServer(deps: AppDeps, routes: AnyRoute[], wsRoutes: Ws
   deps.metrics.register(new Gauge('takos_http_admission_queued', 'requests waiting for a database slot', () => admission.queued));
   const app = uWS.App();
   broker.attach(app);
+  const topics = new StreamTopics(broker);
   const anchor = new CorkAnchor();
   anchor.attach(app);
   let listenSocket: us_listen_socket | null = null;
@@ -201,7 +203,7 @@ export function createHttpServer(deps: AppDeps, routes: AnyRoute[], wsRoutes: Ws
               else if ((wr.auth ?? 'required') === 'required') throw a.kind === 'invalid' ? a.error : new AppError('UNAUTHORIZED', 'Authentication required');
               if (ctx.auth?.boundSessionId) throw new AppError('FORBIDDEN', SESSION_TOKEN_REFUSED);
             }
-            const handler = await wr.open(ctx, broker);
+            const handler = await wr.open(ctx, topics);
             if (st.aborted) {
               handler.close?.(1006, 'client went away before the upgrade');
               return;
@@ -369,6 +371,7 @@ export function createHttpServer(deps: AppDeps, routes: AnyRoute[], wsRoutes: Ws
       const deadline = Date.now() + graceMs;
       while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       app.close();
+      topics.close();
     },
   };
 }

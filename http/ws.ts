@@ -1,5 +1,6 @@
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import type { AuthMode, Ctx } from './route.ts';
+import type { StreamTopics } from './stream/ws-stream.ts';
 
 /**
  * WebSocket routes. The upgrade goes through the same checks as an HTTP request (route params, authentication,
@@ -32,7 +33,8 @@ export interface WsRoute {
   maxBackpressure?: number;
   /** Default 'required'; the handler then always has `c.auth`. */
   auth?: AuthMode;
-  open(c: Ctx, broker: WsBroker): Promise<WsHandler> | WsHandler;
+  /** `topics`: the server's stream topics, for handlers that serve an entity stream (http/stream/ws-stream.ts). */
+  open(c: Ctx, topics: StreamTopics): Promise<WsHandler> | WsHandler;
 }
 
 export const wsRoute = (r: WsRoute): WsRoute => r;

@@ -26,7 +26,7 @@ export interface WsStreamOptions {
   /** The entity's current last event id, reported in `connected`. */
   lastEventId: number;
   deps: ReaderDeps;
-  broker: WsBroker;
+  topics: StreamTopics;
   log: Logger;
   /** Name used in the subscribe message (`runId` for runs). */
   subscribeKey?: string;
@@ -69,28 +69,39 @@ class TopicBridge {
   }
 }
 
-const bridges = new WeakMap<WsBroker, Map<string, TopicBridge>>();
-const heartbeats = new WeakMap<WsBroker, NodeJS.Timeout>();
+/**
+ * The topic side of one server's WebSocket streams: a ref-counted bridge per watched entity and the heartbeat every
+ * socket is subscribed to. Created by the HTTP server (one per uWS app) and closed with it.
+ */
+export class StreamTopics {
+  private readonly bridges = new Map<string, TopicBridge>();
+  private heartbeat: NodeJS.Timeout | null = null;
 
-function bridgeFor(hub: StreamHub, broker: WsBroker, kind: string, id: string): TopicBridge {
-  let m = bridges.get(broker);
-  if (!m) bridges.set(broker, (m = new Map()));
-  if (!heartbeats.has(broker)) {
-    const t = setInterval(() => broker.publish(HEARTBEAT_TOPIC, JSON.stringify({ type: 'heartbeat', timestamp: Date.now() })), 30_000);
-    t.unref();
-    heartbeats.set(broker, t);
+  constructor(readonly broker: WsBroker) {}
+
+  bridge(hub: StreamHub, kind: string, id: string): TopicBridge {
+    this.heartbeat ??= setInterval(() => this.broker.publish(HEARTBEAT_TOPIC, JSON.stringify({ type: 'heartbeat', timestamp: Date.now() })), 30_000);
+    this.heartbeat.unref();
+    const topic = `${kind}:${id}`;
+    let b = this.bridges.get(topic);
+    if (!b) this.bridges.set(topic, (b = new TopicBridge(hub, this.broker, kind, id, topic)));
+    b.refs++;
+    return b;
   }
-  const topic = `${kind}:${id}`;
-  let b = m.get(topic);
-  if (!b) m.set(topic, (b = new TopicBridge(hub, broker, kind, id, topic)));
-  b.refs++;
-  return b;
-}
 
-function releaseBridge(broker: WsBroker, b: TopicBridge): void {
-  if (--b.refs > 0) return;
-  bridges.get(broker)?.delete(b.topic);
-  void b.ready.then(() => b.unsubscribe?.());
+  release(b: TopicBridge): void {
+    if (--b.refs > 0) return;
+    this.bridges.delete(b.topic);
+    void b.ready.then(() => b.unsubscribe?.());
+  }
+
+  /** Stops the heartbeat and every hub listener (sockets still open are being closed by the server). */
+  close(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    for (const b of this.bridges.values()) void b.ready.then(() => b.unsubscribe?.());
+    this.bridges.clear();
+  }
 }
 
 /**
@@ -109,7 +120,7 @@ class WsStreamConnection implements WsHandler, ReaderSink {
   private readonly hub: StreamHub;
   private readonly kind: string;
   private readonly id: string;
-  private readonly broker: WsBroker;
+  private readonly topics: StreamTopics;
   private readonly log: Logger;
   private readonly subscribeKey: string;
   private readonly afterId: number;
@@ -120,7 +131,7 @@ class WsStreamConnection implements WsHandler, ReaderSink {
     this.hub = o.deps.hub;
     this.kind = o.kind;
     this.id = o.id;
-    this.broker = o.broker;
+    this.topics = o.topics;
     this.log = o.log;
     this.subscribeKey = o.subscribeKey ?? 'id';
     this.afterId = o.afterId;
@@ -131,7 +142,7 @@ class WsStreamConnection implements WsHandler, ReaderSink {
     this.conn = c;
     c.subscribe(HEARTBEAT_TOPIC);
     c.send(JSON.stringify({ type: 'connected', data: { connectionId: randomUUID(), lastEventId: this.lastEventId } }));
-    const bridge = (this.bridge = bridgeFor(this.hub, this.broker, this.kind, this.id));
+    const bridge = (this.bridge = this.topics.bridge(this.hub, this.kind, this.id));
     const r = (this.reader = new StreamReader(this.deps!, this.kind, this.id, this.afterId, this));
     void bridge.ready.then(() => r.start()).catch((err: unknown) => this.log.warn({ err }, 'WebSocket reader failed to start'));
   }
@@ -161,7 +172,7 @@ class WsStreamConnection implements WsHandler, ReaderSink {
     this.reader = null;
     if (this.bridge) {
       if (this.conn) this.bridge.onTopic.delete(this.conn);
-      releaseBridge(this.broker, this.bridge);
+      this.topics.release(this.bridge);
       this.bridge = null;
     }
   }

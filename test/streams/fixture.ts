@@ -75,9 +75,9 @@ export async function streamServer(k: AppDeps): Promise<{ server: HttpServer; ur
         family: 'test',
         summary: 'test stream over WebSocket',
         auth: 'none',
-        open: (c, broker) => {
+        open: (c, topics) => {
           const last = Number(c.req.searchParams.get('last_event_id') ?? 0);
-          return wsStreamHandler({ kind: KIND, id: c.params.id!, afterId: Number.isInteger(last) && last >= 0 ? last : 0, lastEventId: 0, deps, broker, log: c.log, subscribeKey: 'runId' });
+          return wsStreamHandler({ kind: KIND, id: c.params.id!, afterId: Number.isInteger(last) && last >= 0 ? last : 0, lastEventId: 0, deps, topics, log: c.log, subscribeKey: 'runId' });
         },
       }),
     ],

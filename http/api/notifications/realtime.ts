@@ -60,7 +60,7 @@ export function notificationsWsRoutes(): WsRoute[] {
       path: '/api/notifications/ws',
       family,
       summary: 'Live notifications over WebSocket',
-      async open(c, broker) {
+      async open(c, topics) {
         const raw = c.req.searchParams.get('last_event_id');
         if (raw !== null && !isEventId(raw)) throw badRequest('Invalid last_event_id');
         const userId = c.auth!.userId;
@@ -71,7 +71,7 @@ export function notificationsWsRoutes(): WsRoute[] {
           afterId: raw !== null ? Number(raw) : lastStreamId,
           lastEventId: lastStreamId,
           deps: { ...c.deps.streams, history: inboxHistory(c.deps.sql) },
-          broker,
+          topics,
           log: c.log,
           subscribeKey: 'userId',
         });

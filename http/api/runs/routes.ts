@@ -185,7 +185,7 @@ export function runsWsRoutes(): WsRoute[] {
       path: '/api/runs/:id/ws',
       family: 'runs',
       summary: 'Live events over WebSocket',
-      async open(c, broker) {
+      async open(c, topics) {
         const { run } = await requireRun(c.deps.sql, c.auth!.userId, c.params.id!);
         const after = resumePoint(undefined, c.req.searchParams.get('last_event_id'));
         return wsStreamHandler({
@@ -194,7 +194,7 @@ export function runsWsRoutes(): WsRoute[] {
           afterId: after,
           lastEventId: run.last_event_id,
           deps: { ...c.deps.streams, history: runEventHistory(c.deps.sql) },
-          broker,
+          topics,
           log: c.log,
           subscribeKey: 'runId',
         });
