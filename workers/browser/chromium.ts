@@ -81,6 +81,11 @@ export function chromiumArgs(spec: Pick<LaunchSpec, 'userDataDir' | 'proxyUrl' |
     // and context + page creation ~40% faster. NetworkTimeServiceQuerying: a clock query to Google that
     // --disable-background-networking does not stop (seen refused by the egress proxy). puppeteer merges this list
     // with its own --disable-features.
+    // Two dial-outs remain in Chromium 156 (seen through a logging proxy, 2026-11-23): the on-demand update check of
+    // the "Optimization Guide On DeviceModels Manifest" component (ceofaddefefcbblgcgnibnonglccbfja, at
+    // update.googleapis.com, despite --disable-component-update) and GAIA's ListAccounts (accounts.google.com). No
+    // flag tried stopped them (the OptimizationGuide*/OnDeviceModel*/AI*API features, --allow-browser-signin=false);
+    // the egress proxy refuses both, so nothing leaves.
     '--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup,WebUIOmniboxFullPopup,MediaRouter,OptimizationHints,Translate,NetworkTimeServiceQuerying',
     `--user-data-dir=${spec.userDataDir}`,
   ];
