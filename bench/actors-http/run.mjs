@@ -88,7 +88,10 @@ try {
     SERVICE_TOKEN_SECRET: randomBytes(32).toString('hex'),
   };
   const baseline = await start('baseline', 'bench/foundation/baseline.ts', { BENCH_ROW_ID: seed.spaceId, BENCH_REDIS_KEY: redisKey }, '/baseline');
-  const project = await start('project', 'bench/actors-http/server.ts', projectEnv, '/');
+  // Diagnostics: extra node flags for the project server (e.g. BENCH_NODE_FLAGS=--trace-gc, with --keep-data to read project.log).
+  const projectFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  if (projectFlags.length) notes.push(`project server node flags: ${projectFlags.join(' ')}`);
+  const project = await start('project', 'bench/actors-http/server.ts', projectEnv, '/', projectFlags);
 
   // wrk scripts: POST to one key or spread over many (a different key per request, in a fixed pseudo-random order).
   const script = (keys) => {
