@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../runtime/errors.ts';
 import type { Resolver } from '../../runtime/net/ssrf.ts';
+import type { Page } from 'puppeteer-core';
 import type { BrowserPool } from '../../workers/browser/pool.ts';
 import { startPool, startSite, type Site } from './site.ts';
 
@@ -85,6 +86,27 @@ describe('loopback switch ON: every other rule still applies, on every request',
   it('a page on 127.0.0.1 loads, also by a name only the guard can resolve (so through the pinned-DNS proxy)', async () => {
     const s = await open.create({ url: site.url });
     try {
+      expect(await s.goto({ url: `http://app.test:${new URL(site.origin).port}/` })).toMatchObject({ title: 'Home', status: 200 });
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('the browser’s own requests, outside every session’s context, meet a proxy that refuses them', async () => {
+    const s = await open.create({ url: site.url });
+    try {
+      const before = open.backgroundRefused;
+      // A page in the browser's default context stands for Chromium's own fetches (update checks, account checks):
+      // like them it has no session context, so no egress proxy, only the browser-level one.
+      const browser = (s as unknown as { d: { page: Page } }).d.page.browser();
+      const stray = await browser.newPage();
+      try {
+        await expect(stray.goto(site.url, { timeout: 10_000 })).rejects.toThrow(/net::ERR_/);
+      } finally {
+        await stray.close();
+      }
+      expect(open.backgroundRefused).toBeGreaterThan(before);
+      // The session's own page still reaches the site, through the egress proxy.
       expect(await s.goto({ url: `http://app.test:${new URL(site.origin).port}/` })).toMatchObject({ title: 'Home', status: 200 });
     } finally {
       await s.close();

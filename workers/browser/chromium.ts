@@ -43,7 +43,10 @@ export function userDataDirFor(root: string, browserNo: number): string {
 export interface LaunchSpec {
   executablePath: string;
   userDataDir: string;
-  /** http://127.0.0.1:port of the egress proxy every request leaves through; omitted -> direct connections. */
+  /**
+   * http://127.0.0.1:port of the browser-level proxy: what requests of no page context (the browser's own) go
+   * through. The pool points it at a refusing proxy and gives each page context the egress proxy. Omitted -> direct.
+   */
   proxyUrl?: string;
   protocolTimeoutMs?: number;
   extraArgs?: string[];
@@ -81,12 +84,7 @@ export function chromiumArgs(spec: Pick<LaunchSpec, 'userDataDir' | 'proxyUrl' |
     // and context + page creation ~40% faster. NetworkTimeServiceQuerying: a clock query to Google that
     // --disable-background-networking does not stop (seen refused by the egress proxy). puppeteer merges this list
     // with its own --disable-features.
-    // Two dial-outs remain in Chromium 156 (seen through a logging proxy, 2026-11-23): the on-demand update check of
-    // the "Optimization Guide On DeviceModels Manifest" component (ceofaddefefcbblgcgnibnonglccbfja, at
-    // update.googleapis.com, despite --disable-component-update) and GAIA's ListAccounts (accounts.google.com). No
-    // flag tried stopped them (the OptimizationGuide*/OnDeviceModel*/AI*API features, --allow-browser-signin=false);
-    // the egress proxy refuses both, so nothing leaves.
-    '--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup,WebUIOmniboxFullPopup,MediaRouter,OptimizationHints,Translate,NetworkTimeServiceQuerying',
+    // Two dial-outs remain in Chromium 156 all the same; they meet a refusing proxy (egress-proxy.ts, RefusingProxy).
     `--user-data-dir=${spec.userDataDir}`,
   ];
   if (isRoot()) args.push('--no-sandbox');

@@ -134,3 +134,50 @@ export class EgressProxy {
     if (server) await new Promise<void>((r) => server.close(() => r()));
   }
 }
+
+/**
+ * Where Chromium's own background traffic goes: a proxy that refuses everything. The browser is launched with it
+ * (`--proxy-server`), and each session's incognito context is created with the egress proxy instead (spares.ts), so
+ * pages reach the web through the guard while the browser itself reaches nothing. Chromium 156 dials out on its own
+ * even with --disable-background-networking and --disable-component-update: the on-demand update check of the
+ * on-device model manifest component (update.googleapis.com) and GAIA's ListAccounts (accounts.google.com), seen
+ * through a logging proxy on 2026-11-23. Through the egress proxy they would leave any host with internet access;
+ * here they fail, quietly (several a minute, so they are counted, not logged as warnings).
+ */
+export class RefusingProxy {
+  private server: http.Server | null = null;
+  refused = 0;
+
+  constructor(private readonly onRefuse: (target: string) => void = () => {}) {}
+
+  async start(): Promise<string> {
+    const refuse = (target: string) => {
+      this.refused++;
+      this.onRefuse(target.slice(0, 200));
+    };
+    // As the egress proxy does with what it refuses: the socket is closed, no HTTP response is forged.
+    const server = http.createServer((req) => {
+      refuse(req.url ?? '');
+      req.socket.destroy();
+    });
+    server.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
+      refuse(req.url ?? '');
+      socket.destroy();
+    });
+    server.on('clientError', (_e, s) => s.destroy());
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+}

@@ -49,7 +49,7 @@ export class Fleet {
     return path.join(this.o.dataRoot, MARKER_DIR);
   }
 
-  /** `proxyUrl`: the egress proxy every browser is started with (known only once the proxy listens). */
+  /** `proxyUrl`: the proxy every browser is started with (known only once it listens): the browser's own traffic. */
   async start(proxyUrl?: string): Promise<void> {
     this.proxyUrl = proxyUrl;
     // One after another: two Chromium starts at once on a 2-core machine take longer than two in a row.

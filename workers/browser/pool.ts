@@ -7,7 +7,7 @@ import { Admission } from './admission.ts';
 import { LoadSampler, ReleaseRate, browsersFor, defaultMaxSessions, type Load, type LoadProbe } from './capacity.ts';
 import { findChromium } from './chromium.ts';
 import { cachingResolver } from './dns-cache.ts';
-import { EgressProxy } from './egress-proxy.ts';
+import { EgressProxy, RefusingProxy } from './egress-proxy.ts';
 import { parseInput, poolUnavailable } from './errors.ts';
 import { Fleet, type FleetBrowser } from './fleet.ts';
 import { mapPageError } from './page-errors.ts';
@@ -50,7 +50,10 @@ export interface BrowserPoolOptions {
   allowLoopback?: boolean;
   denyCidrs?: string[];
   resolver?: Resolver;
-  /** Route all browser traffic through the pinned-DNS egress proxy (default true). */
+  /**
+   * Route all page traffic through the pinned-DNS egress proxy, and the browser's own background traffic to a proxy
+   * that refuses it (default true).
+   */
   egressProxy?: boolean;
   idleTimeoutMs?: number;
   /** Pages kept open and ready per browser so create() skips the renderer start (spares.ts); default 1. */
@@ -82,6 +85,8 @@ export class BrowserPool {
   private readonly admission: Admission;
   private readonly fleet: Fleet;
   private readonly proxy: EgressProxy | null;
+  private readonly background: RefusingProxy | null;
+  private pageProxyUrl: string | undefined;
   private readonly spares: Spares;
   private readonly sessions = new Map<string, BrowserSession>();
   private readonly releases = new ReleaseRate();
@@ -97,8 +102,9 @@ export class BrowserPool {
     this.loadProbe = o.loadProbe ?? new LoadSampler().read;
     this.log = o.log ?? (() => {});
     this.guard = new SsrfGuard({ allowLoopback: o.allowLoopback ?? false, denyCidrs: o.denyCidrs ?? [], resolver: cachingResolver(o.resolver) });
-    this.spares = new Spares(o.sparePages ?? 1, this.guard);
+    this.spares = new Spares(o.sparePages ?? 1, this.guard, () => this.pageProxyUrl);
     this.proxy = o.egressProxy === false ? null : new EgressProxy(this.guard, (b) => this.log('warn', 'egress proxy refused a request', { ...b }));
+    this.background = o.egressProxy === false ? null : new RefusingProxy();
     this.admission = new Admission({
       max: this.maxSessions,
       queueMax: o.queueMax ?? this.maxSessions,
@@ -132,9 +138,10 @@ export class BrowserPool {
     const reaped = await reapOrphans(this.fleet.markerRoot);
     for (const d of [...reaped.dirs, ...staleDirs(this.fleet.markerRoot)]) rmSync(d, { recursive: true, force: true });
     if (reaped.killed > 0) this.log('warn', 'killed orphaned chromium processes of a dead worker', { killed: reaped.killed });
-    const proxyUrl = this.proxy ? await this.proxy.start() : undefined;
+    this.pageProxyUrl = this.proxy ? await this.proxy.start() : undefined;
+    const browserProxyUrl = this.background ? await this.background.start() : undefined;
     this.state = 'running';
-    await this.fleet.start(proxyUrl);
+    await this.fleet.start(browserProxyUrl);
     const idle = this.o.idleTimeoutMs ?? 30 * 60_000;
     this.sweepTimer = setInterval(() => this.sweep(idle), idle > 0 ? Math.min(30_000, idle) : 30_000);
     this.sweepTimer.unref();
@@ -213,6 +220,11 @@ export class BrowserPool {
     return this.proxy?.blocks ?? [];
   }
 
+  /** Requests of the browser itself (not of any page) refused since start: Chromium's background dial-outs. */
+  get backgroundRefused(): number {
+    return this.background?.refused ?? 0;
+  }
+
   /** pid and user-data-dir of each browser (tests and the reaper's diagnostics). */
   browserProcesses(): Array<{ no: number; pid: number; userDataDir: string; state: string }> {
     return this.fleet.browsers.map((b) => ({ no: b.no, pid: b.pid, userDataDir: b.userDataDir, state: b.state }));
@@ -256,5 +268,6 @@ export class BrowserPool {
     await this.spares.close();
     await this.fleet.close();
     await this.proxy?.close();
+    await this.background?.close();
   }
 }

@@ -18,8 +18,12 @@ export interface PreparedPage {
   requests: RequestGuard;
 }
 
-export async function preparePage(browser: Browser, guard: SsrfGuard): Promise<PreparedPage> {
-  const context = await browser.createBrowserContext();
+/**
+ * `proxyServer`: the egress proxy, for this context only (the browser itself is launched with a refusing proxy, see
+ * RefusingProxy); `<-loopback>` keeps loopback targets going through it too.
+ */
+export async function preparePage(browser: Browser, guard: SsrfGuard, proxyServer?: string): Promise<PreparedPage> {
+  const context = await browser.createBrowserContext(proxyServer ? { proxyServer, proxyBypassList: ['<-loopback>'] } : {});
   const requests = new RequestGuard(guard);
   try {
     // Popups (window.open, target=_blank) get the same request guard as the session's page; the egress proxy also
@@ -64,6 +68,8 @@ export class Spares {
   constructor(
     private readonly perBrowser: number,
     private readonly guard: SsrfGuard,
+    /** The egress proxy's URL once it listens (undefined: pages connect directly, tests without the proxy). */
+    private readonly proxyServer: () => string | undefined,
     private readonly refillDelayMs = 1_000,
   ) {}
 
@@ -86,7 +92,7 @@ export class Spares {
       p = this.pop(browser);
     }
     this.refillLater(browser);
-    return p ?? (await preparePage(browser, this.guard));
+    return p ?? (await preparePage(browser, this.guard, this.proxyServer()));
   }
 
   /**
@@ -111,7 +117,7 @@ export class Spares {
     if ((this.ready.get(browser)?.length ?? 0) >= this.perBrowser || !browser.connected) return;
     const job = (async () => {
       try {
-        const p = await preparePage(browser, this.guard);
+        const p = await preparePage(browser, this.guard, this.proxyServer());
         if (this.closed || !browser.connected) {
           await p.context.close().catch(() => {});
           return;
