@@ -34,6 +34,8 @@ const { values: v } = parseArgs({
     attempts: { type: 'string', default: '2' },
     'max-wait': { type: 'string', default: '30' },
     profile: { type: 'boolean', default: false },
+    /** Diagnostic only: Postgres with fsync and synchronous_commit off, to see how much of the p99 is the WAL flush. */
+    'pg-fast': { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     'keep-data': { type: 'boolean', default: false },
   },
@@ -65,7 +67,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 }
 
 try {
-  services = await startServices({ dataDir, loadCpu, notes, database: 'takos_bench_actors' });
+  services = await startServices({ dataDir, loadCpu, notes, database: 'takos_bench_actors', pgFast: v['pg-fast'] });
   const env = { ...process.env, DATABASE_URL: services.databaseUrl, REDIS_URL: services.redisUrl, LOG_LEVEL: 'warn' };
   const seed = tsxJson(['bench/lib/seed.ts', '--runs', '0'], env);
   const redisKey = 'bench:actors-http:baseline';

@@ -18,13 +18,14 @@ const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).std
  * Postgres (durable: fsync on) + Redis (no persistence) under `dataDir`, pinned to `loadCpu`, unless DATABASE_URL /
  * REDIS_URL are set. Migrates the database. Returns urls, service pids and a stop function.
  */
-export async function startServices({ dataDir, loadCpu, notes, database }) {
+export async function startServices({ dataDir, loadCpu, notes, database, pgFast = false }) {
   const stops = [];
   const servicePids = [];
   let databaseUrl = process.env.DATABASE_URL;
   let redisUrl = process.env.REDIS_URL;
   if (!databaseUrl) {
-    const pg = await startPostgres(dataDir, { fast: false });
+    const pg = await startPostgres(dataDir, { fast: pgFast });
+    if (pgFast) notes.push('--pg-fast: Postgres ran with fsync and synchronous_commit off (diagnostic; not a goal measurement)');
     stops.unshift(pg.stop);
     servicePids.push(pg.child.pid);
     databaseUrl = await ensureDatabase(pg.url, database);
