@@ -56,12 +56,8 @@ export class EgressProxy {
     server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void this.tunnel(req, socket, head));
     server.on('connection', (s: net.Socket) => this.track(s));
     server.on('clientError', (_e, s) => s.destroy());
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
     this.server = server;
-    return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    return listenLocal(server);
   }
 
   private async forward(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -165,12 +161,8 @@ export class RefusingProxy {
       socket.destroy();
     });
     server.on('clientError', (_e, s) => s.destroy());
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
     this.server = server;
-    return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    return listenLocal(server);
   }
 
   async close(): Promise<void> {
@@ -180,4 +172,13 @@ export class RefusingProxy {
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
   }
+}
+
+/** Listens on a free loopback port; resolves to the proxy URL to hand to Chromium. */
+async function listenLocal(server: http.Server): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
 }
