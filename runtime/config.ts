@@ -29,6 +29,11 @@ const ConfigSchema = z.object({
   CORS_ORIGINS: z.string().default(''),
   /** Secret for HMAC-signed internal service tokens (replaces the original's forgeable X-Takos-Internal header). */
   SERVICE_TOKEN_SECRET: z.string().min(32).optional(),
+  /**
+   * Key that encrypts spaces' environment values at rest (64 hex digits, or any string of 32+ bytes). Generated into
+   * the data folder on first start when not set; processes that do not share that folder must all be given it.
+   */
+  ENCRYPTION_KEY: z.string().min(32).optional(),
   /** Honour X-Forwarded-For / X-Forwarded-Proto from a reverse proxy. */
   TRUST_PROXY: bool.default(false),
   /** How long a validated PAT stays in the per-process auth cache; deletions invalidate at once through Redis. */

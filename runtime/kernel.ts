@@ -14,6 +14,7 @@ import { Gauge, Registry } from './metrics.ts';
 import { StreamHub } from './streams/hub.ts';
 import { EventTail } from './streams/tail.ts';
 import type { StreamEvent } from './streams/types.ts';
+import { EnvCipher } from './secrets/env-cipher.ts';
 
 /**
  * Everything a process shares between its parts, created once and passed down explicitly (no module singletons),
@@ -33,6 +34,8 @@ export interface Kernel {
   authBarrier(): Promise<void>;
   sessions: SessionStore;
   serviceTokens: ServiceTokens;
+  /** Encrypts and decrypts spaces' environment values (runtime/secrets/env-cipher.ts). */
+  envCipher: EnvCipher;
   patToucher: PatToucher;
   /** Entity event streams: the Redis tail (append after commit, resume reads) and this process's live fan-out hub. */
   streams: { tail: EventTail; hub: StreamHub; publishCommitted: (kind: string, id: string, events: StreamEvent[]) => Promise<number> };
@@ -53,7 +56,8 @@ export async function createKernel(config: Config, opts: { log?: Logger; databas
   await bus.subscribed;
   const patToucher = new PatToucher(sql, config.PAT_TOUCH_FLUSH_MS, (err) => log.warn({ err }, 'PAT last_used_at flush failed'));
   patToucher.start();
-  const secret = config.SERVICE_TOKEN_SECRET ?? (await loadOrCreateSecret(config.dataDir, log));
+  const secret = config.SERVICE_TOKEN_SECRET ?? (await loadOrCreateSecret(config.dataDir, 'service-token-secret', log));
+  const encryptionKey = config.ENCRYPTION_KEY ?? (await loadOrCreateSecret(config.dataDir, 'encryption-key', log));
 
   metrics.register(new Gauge('takos_pg_pool_max', 'postgres.js pool size of this process', () => config.PG_POOL_MAX));
   metrics.register(new Gauge('takos_auth_cache_entries', 'credentials cached by this process', () => authCache.size));
@@ -78,6 +82,7 @@ export async function createKernel(config: Config, opts: { log?: Logger; databas
     authBarrier: () => bus.barrier(),
     sessions: new SessionStore(redis.cmd, keys),
     serviceTokens: new ServiceTokens(secret),
+    envCipher: new EnvCipher(encryptionKey),
     patToucher,
     streams: {
       tail,
@@ -97,8 +102,8 @@ export async function createKernel(config: Config, opts: { log?: Logger; databas
 }
 
 /** Without a configured secret, one is generated on first start and kept in the data folder (shared by the processes of one install). */
-async function loadOrCreateSecret(dataDir: string, log: Logger): Promise<string> {
-  const file = path.join(dataDir, 'service-token-secret');
+async function loadOrCreateSecret(dataDir: string, name: string, log: Logger): Promise<string> {
+  const file = path.join(dataDir, name);
   try {
     const s = (await readFile(file, 'utf8')).trim();
     if (s.length >= 32) return s;
@@ -108,6 +113,6 @@ async function loadOrCreateSecret(dataDir: string, log: Logger): Promise<string>
   const s = randomBytes(32).toString('base64url');
   await mkdir(dataDir, { recursive: true });
   await writeFile(file, s, { mode: 0o600, flag: 'wx' }).catch(async () => undefined);
-  log.info({ file }, 'generated service token secret');
+  log.info({ file }, `generated ${name.replaceAll('-', ' ')}`);
   return (await readFile(file, 'utf8')).trim();
 }

@@ -89,7 +89,7 @@ export async function startTestServer(opts: StartOpts = {}): Promise<TestServer>
   const adminSql = createDb({ url: process.env.DATABASE_URL!, max: 1 });
   if (!attached) await cloneTemplateDb(adminSql, dbName, template);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'takos-test-'));
-  const config = testConfig(dbName, dataDir, { ...(attached ? { SERVICE_TOKEN_SECRET: attached.config.SERVICE_TOKEN_SECRET! } : {}), ...overrides });
+  const config = testConfig(dbName, dataDir, { ...(attached ? { SERVICE_TOKEN_SECRET: attached.config.SERVICE_TOKEN_SECRET!, ENCRYPTION_KEY: attached.config.ENCRYPTION_KEY! } : {}), ...overrides });
 
   const kernel = await createKernel(config, { log: createLogger(config.LOG_LEVEL), database: dbName });
   const app = await composeApp(kernel, { hosting: true, ...(opts.actors ? { actors: opts.actors } : {}) });

@@ -9,6 +9,7 @@ import { seedRepositoryRoutes } from './seed-repositories/routes.ts';
 import { setupRoutes } from './setup/routes.ts';
 import { spacesRoutes } from './spaces/routes.ts';
 import { spaceMembersRoutes } from './spaces.members/routes.ts';
+import { spaceCommonEnvRoutes } from './spaces.common-env/routes.ts';
 import { threadsRoutes } from './threads/routes.ts';
 import { publicShareRoutes } from './public-share/routes.ts';
 import { projectsTasksRoutes } from './tasks/index.ts';
@@ -24,7 +25,7 @@ import { browserSessionsRoutes } from './browser-sessions/routes.ts';
  * exporting its routes. Adding a family = adding its folder and one line here.
  */
 export function familyRoutes(): AnyRoute[] {
-  return [...adminRoutes(), ...meRoutes(), ...setupRoutes(), ...authRoutes(), ...authSessionRoutes(), ...seedRepositoryRoutes(), ...spacesRoutes(), ...spaceMembersRoutes(), ...threadsRoutes(), ...runsRoutes(), ...publicShareRoutes(), ...projectsTasksRoutes(), ...sessionsRoutes(), ...agentTasksRoutes(), ...notificationsRoutes(), ...remindersRoutes(), ...browserSessionsRoutes()];
+  return [...adminRoutes(), ...meRoutes(), ...setupRoutes(), ...authRoutes(), ...authSessionRoutes(), ...seedRepositoryRoutes(), ...spacesRoutes(), ...spaceMembersRoutes(), ...spaceCommonEnvRoutes(), ...threadsRoutes(), ...runsRoutes(), ...publicShareRoutes(), ...projectsTasksRoutes(), ...sessionsRoutes(), ...agentTasksRoutes(), ...notificationsRoutes(), ...remindersRoutes(), ...browserSessionsRoutes()];
 }
 
 /** WebSocket routes of the families (each also has an HTTP route at the same path answering 426). */

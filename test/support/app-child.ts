@@ -3,7 +3,7 @@
  * optionally, a runs worker, on the database and Redis prefix of a test server. Reports on stdout, one JSON line
  * each: {ready, hostId} once started, then {owned} (run partitions it owns) every 100 ms.
  *
- * env: DATABASE_URL, REDIS_URL (inherited), TEST_DB_NAME, REDIS_PREFIX, SERVICE_TOKEN_SECRET, TAKOS_DATA_DIR,
+ * env: DATABASE_URL, REDIS_URL (inherited), TEST_DB_NAME, REDIS_PREFIX, SERVICE_TOKEN_SECRET, ENCRYPTION_KEY, TAKOS_DATA_DIR,
  *      CHILD_HOSTING=1|0, CHILD_RUNS_WORKER=1|0, CHILD_BROWSER_WORKER=1|0 (a browser worker; reports {browserWorker, chromiumPids}), CHILD_STALE_MS, CHILD_HEARTBEAT_MS, plus model provider variables.
  */
 import { loadConfig } from '../../runtime/config.ts';

@@ -22,7 +22,7 @@ const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'app-chil
 export async function spawnApp(s: TestServer, env: Record<string, string>): Promise<AppChild> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'takos-app-child-'));
   const proc = spawn(process.execPath, ['--import', 'tsx', SCRIPT], {
-    env: { ...process.env, TAKOS_DATA_DIR: dataDir, TEST_DB_NAME: s.dbName, REDIS_PREFIX: s.config.REDIS_PREFIX, SERVICE_TOKEN_SECRET: s.config.SERVICE_TOKEN_SECRET!, ...env },
+    env: { ...process.env, TAKOS_DATA_DIR: dataDir, TEST_DB_NAME: s.dbName, REDIS_PREFIX: s.config.REDIS_PREFIX, SERVICE_TOKEN_SECRET: s.config.SERVICE_TOKEN_SECRET!, ENCRYPTION_KEY: s.config.ENCRYPTION_KEY!, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));

@@ -14,6 +14,7 @@ export function testConfig(dbName: string, dataDir: string, overrides: Record<st
     REDIS_PREFIX: `${dbName}:`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     SERVICE_TOKEN_SECRET: randomBytes(32).toString('hex'),
+    ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     PG_POOL_MAX: '10',
     ...overrides,
   });

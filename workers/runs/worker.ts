@@ -4,6 +4,7 @@ import type { AppDeps } from '../../http/deps.ts';
 import { createModelClient, loadModelConfig, selectModel, type ModelConfig } from './model/index.ts';
 import { executeRun, type RunnerDeps } from './processor.ts';
 import { RUNS_QUEUE, type RunJobData } from './queue.ts';
+import { loadSpaceEnv } from '../../runtime/secrets/space-env.ts';
 
 /**
  * The `runs` worker kind: BullMQ consumer of the runs queue.
@@ -34,7 +35,7 @@ export function startRunsWorker(deps: AppDeps, opts: RunsWorkerOptions = {}): Wo
     send: (runId, cmd) => deps.actors.send(runKind, runId, cmd),
     async selectModel({ spaceId, requestedModel }) {
       const [space] = await deps.sql<{ ai_provider: string; ai_model: string }[]>`SELECT ai_provider, ai_model FROM accounts WHERE id = ${spaceId}`;
-      const sel = selectModel({ requestedModel, spaceProvider: space?.ai_provider ?? null, spaceModel: space?.ai_model ?? null, config: modelConfig, commonEnv: null });
+      const sel = selectModel({ requestedModel, spaceProvider: space?.ai_provider ?? null, spaceModel: space?.ai_model ?? null, config: modelConfig, commonEnv: await loadSpaceEnv(deps.sql, deps.envCipher, spaceId, deps.log) });
       return { client: createModelClient(sel, modelConfig), model: sel.model, ...(sel.note ? { note: sel.note } : {}) };
     },
     staleAfterMs: opts.staleAfterMs ?? 15_000,

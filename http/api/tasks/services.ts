@@ -24,11 +24,11 @@ export interface TaskServices {
   close(graceMs?: number): Promise<void>;
 }
 
-export function createTaskServices(kernel: Pick<Kernel, 'sql' | 'log' | 'config' | 'metrics'>): TaskServices {
+export function createTaskServices(kernel: Pick<Kernel, 'sql' | 'log' | 'config' | 'metrics' | 'envCipher'>): TaskServices {
   const spawner = new GitSpawner();
   const keeper = kernel.config.TAKOS_COMMIT_GRAPH ? new CommitGraphKeeper(spawner) : null;
   const refs = new RefObserver(256, spawner, keeper);
-  const chooseModel = modelChooser(kernel.sql);
+  const chooseModel = modelChooser(kernel.sql, kernel.envCipher, kernel.log);
   const executor = new TaskRunExecutor({
     sql: kernel.sql,
     log: kernel.log,
