@@ -36,6 +36,8 @@ const { values: v } = parseArgs({
     profile: { type: 'boolean', default: false },
     /** Diagnostic only: Postgres with fsync and synchronous_commit off, to see how much of the p99 is the WAL flush. */
     'pg-fast': { type: 'boolean', default: false },
+    /** Before each round: CHECKPOINT and VACUUM ANALYZE, so no round inherits the previous one's Postgres backlog. */
+    settle: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     'keep-data': { type: 'boolean', default: false },
   },
@@ -121,6 +123,7 @@ try {
     for (const t of order) {
       let r;
       for (let attempt = 1; ; attempt++) {
+        if (v.settle) await sql.unsafe('CHECKPOINT').then(() => sql.unsafe('VACUUM (ANALYZE)'));
         services.repin();
         await waitQuiet({ quietPct: opt['quiet-pct'], maxWaitS: opt['max-wait'], notes, label: `round ${n} ${t}` });
         const before = t === 'baseline' ? null : await total();
