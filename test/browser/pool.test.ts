@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../runtime/errors.ts';
@@ -236,6 +236,30 @@ describe('idle backstop', () => {
       await pool.close();
     }
   });
+});
+
+describe('cost per session', () => {
+  it('a session holds one renderer process, not the extra WebUI ones Chromium gives every headless window', async () => {
+    const pool = await startPool({ maxSessions: 4, sparePages: 0 });
+    const renderers = () =>
+      pgrep(pool.markerRoot).filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=renderer');
+        } catch {
+          return false; // gone meanwhile
+        }
+      }).length;
+    try {
+      const before = renderers();
+      const held = [await pool.create({ url: site.url }), await pool.create({ url: site.url }), await pool.create({ url: site.url })];
+      await new Promise((r) => setTimeout(r, 500));
+      // Without chromium.ts's --disable-features (the WebUI omnibox popups) it was 6 for these 3 sessions.
+      expect(renderers() - before).toBe(3);
+      for (const s of held) await s.close();
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
 });
 
 describe('no leaks', () => {

@@ -84,6 +84,7 @@ export function chromiumArgs(spec: Pick<LaunchSpec, 'userDataDir' | 'proxyUrl' |
     // and context + page creation ~40% faster. NetworkTimeServiceQuerying: a clock query to Google that
     // --disable-background-networking does not stop (seen refused by the egress proxy). puppeteer merges this list
     // with its own --disable-features.
+    '--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup,WebUIOmniboxFullPopup,MediaRouter,OptimizationHints,Translate,NetworkTimeServiceQuerying',
     // Two dial-outs remain in Chromium 156 all the same; they meet a refusing proxy (egress-proxy.ts, RefusingProxy).
     `--user-data-dir=${spec.userDataDir}`,
   ];
