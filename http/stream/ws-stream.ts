@@ -67,6 +67,11 @@ class TopicBridge {
         this.unsubscribe = u;
       });
   }
+
+  /** Ends the hub listener, once it exists (the hub's unsubscribe is idempotent). */
+  stop(): void {
+    void this.ready.then(() => this.unsubscribe?.());
+  }
 }
 
 /**
@@ -80,8 +85,10 @@ export class StreamTopics {
   constructor(readonly broker: WsBroker) {}
 
   bridge(hub: StreamHub, kind: string, id: string): TopicBridge {
-    this.heartbeat ??= setInterval(() => this.broker.publish(HEARTBEAT_TOPIC, JSON.stringify({ type: 'heartbeat', timestamp: Date.now() })), 30_000);
-    this.heartbeat.unref();
+    if (!this.heartbeat) {
+      this.heartbeat = setInterval(() => this.broker.publish(HEARTBEAT_TOPIC, JSON.stringify({ type: 'heartbeat', timestamp: Date.now() })), 30_000);
+      this.heartbeat.unref();
+    }
     const topic = `${kind}:${id}`;
     let b = this.bridges.get(topic);
     if (!b) this.bridges.set(topic, (b = new TopicBridge(hub, this.broker, kind, id, topic)));
@@ -92,14 +99,14 @@ export class StreamTopics {
   release(b: TopicBridge): void {
     if (--b.refs > 0) return;
     this.bridges.delete(b.topic);
-    void b.ready.then(() => b.unsubscribe?.());
+    b.stop();
   }
 
   /** Stops the heartbeat and every hub listener (sockets still open are being closed by the server). */
   close(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
-    for (const b of this.bridges.values()) void b.ready.then(() => b.unsubscribe?.());
+    for (const b of this.bridges.values()) b.stop();
     this.bridges.clear();
   }
 }

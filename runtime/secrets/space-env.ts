@@ -26,17 +26,27 @@ export function listSpaceEnv(sql: Sql | TxSql, spaceId: string): Promise<SpaceEn
 }
 
 /**
- * The decrypted variables of a space, for a run choosing its model's credentials. A value that no longer decrypts
- * (ENCRYPTION_KEY changed) is left out with a warning rather than failing the run: the server's own keys may serve.
+ * A stored value in clear, or null when it no longer decrypts (ENCRYPTION_KEY changed), with a warning for the
+ * operator: callers decide what an unreadable value means to them.
+ */
+export function decryptOrNull(cipher: EnvCipher, log: Logger, spaceId: string, name: string, stored: string): string | null {
+  try {
+    return cipher.decrypt(spaceId, name, stored);
+  } catch (err) {
+    log.warn({ err, spaceId, name }, 'a space environment value does not decrypt (ENCRYPTION_KEY changed?)');
+    return null;
+  }
+}
+
+/**
+ * The decrypted variables of a space, for a run choosing its model's credentials. A value that no longer decrypts is
+ * left out rather than failing the run: the server's own keys may serve.
  */
 export async function loadSpaceEnv(sql: Sql, cipher: EnvCipher, spaceId: string, log: Logger): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const r of await listSpaceEnv(sql, spaceId)) {
-    try {
-      out[r.name] = cipher.decrypt(spaceId, r.name, r.value_encrypted);
-    } catch (err) {
-      log.warn({ err, spaceId, name: r.name }, 'a space environment value does not decrypt (ENCRYPTION_KEY changed?); left out');
-    }
+    const value = decryptOrNull(cipher, log, spaceId, r.name, r.value_encrypted);
+    if (value !== null) out[r.name] = value;
   }
   return out;
 }

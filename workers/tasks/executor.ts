@@ -111,8 +111,7 @@ export class TaskRunExecutor {
     await this.idle();
     await failUnfinished(this.deps.sql, waiting, STOPPED_BEFORE);
     await failUnfinished(this.deps.sql, cut, 'The server stopped during the run');
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    // The heartbeat timer stopped with the last run (start()'s finally).
   }
 
   private async beat(): Promise<void> {

@@ -1,6 +1,6 @@
 import { badRequest, notFound } from '../../../runtime/errors.ts';
 import { newId, toIso } from '../../../runtime/ids.ts';
-import { canonicalEnvName, ENV_NAME, listSpaceEnv, RESERVED_ENV_NAMES } from '../../../runtime/secrets/space-env.ts';
+import { canonicalEnvName, decryptOrNull, ENV_NAME, listSpaceEnv, RESERVED_ENV_NAMES } from '../../../runtime/secrets/space-env.ts';
 import type { TxSql } from '../../../runtime/db.ts';
 import { route, type AuthedCtx } from '../../route.ts';
 import { ADMIN, ALL, requireSpace } from '../spaces/access.ts';
@@ -28,16 +28,6 @@ function checkName(raw: string): string {
   return name;
 }
 
-/** A value written under another ENCRYPTION_KEY cannot be shown: masked, with a warning for the operator. */
-function readable(c: AuthedCtx<unknown, unknown>, spaceId: string, name: string, stored: string): string {
-  try {
-    return c.deps.envCipher.decrypt(spaceId, name, stored);
-  } catch (err) {
-    c.log.warn({ err, spaceId, name }, 'a space environment value does not decrypt (ENCRYPTION_KEY changed?)');
-    return MASK;
-  }
-}
-
 type Action = 'workspace_env_created' | 'workspace_env_updated' | 'workspace_env_deleted';
 
 async function audit(tx: TxSql, c: AuthedCtx<unknown, unknown>, spaceId: string, name: string, action: Action, before: object, after: object): Promise<void> {
@@ -63,7 +53,8 @@ export const spaceCommonEnvRoutes = () => [
         env: rows.map((r) => ({
           name: r.name,
           secret: r.is_secret,
-          value: r.is_secret ? MASK : readable(c, space.id, r.name, r.value_encrypted),
+          // A value written under another ENCRYPTION_KEY cannot be shown: masked.
+          value: r.is_secret ? MASK : (decryptOrNull(c.deps.envCipher, c.log, space.id, r.name, r.value_encrypted) ?? MASK),
           updatedAt: toIso(r.updated_at)!,
         })),
       };
@@ -84,15 +75,9 @@ export const spaceCommonEnvRoutes = () => [
         const [prev] = await tx<Array<{ value_encrypted: string; is_secret: boolean }>>`
           SELECT value_encrypted, is_secret FROM space_env_vars WHERE space_id = ${space.id} AND name = ${name} FOR UPDATE`;
         const secret = c.body.secret ?? prev?.is_secret ?? false;
-        let sameValue = false;
-        if (prev) {
-          try {
-            sameValue = cipher.decrypt(space.id, name, prev.value_encrypted) === c.body.value;
-          } catch {
-            // Written under another ENCRYPTION_KEY: it is replaced.
-          }
-          if (sameValue && prev.is_secret === secret) return;
-        }
+        // A value written under another ENCRYPTION_KEY is replaced.
+        const sameValue = prev !== undefined && decryptOrNull(cipher, c.log, space.id, name, prev.value_encrypted) === c.body.value;
+        if (prev && sameValue && prev.is_secret === secret) return;
         const [row] = await tx<Array<{ inserted: boolean }>>`
           INSERT INTO space_env_vars (space_id, name, value_encrypted, is_secret)
           VALUES (${space.id}, ${name}, ${cipher.encrypt(space.id, name, c.body.value)}, ${secret})
