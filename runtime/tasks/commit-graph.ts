@@ -68,7 +68,7 @@ export class CommitGraphKeeper {
     return p;
   }
 
-  /** Resolves when every refresh under way has ended (tests; a closing server need not wait: git finishes alone). */
+  /** Resolves when every refresh under way has ended (tests, and a closing server: its git helper exits once its stdin ends). */
   async settled(): Promise<void> {
     await Promise.all(this.running.values());
   }
